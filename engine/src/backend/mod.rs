@@ -1,0 +1,98 @@
+//! Storage: a small trait keyed by (file kind, name), and its implementation
+//! over `object_store` for a local directory, memory, and (later) S3.
+//!
+//! The trait is synchronous. Network I/O runs on a private Tokio runtime
+//! inside the implementation, so callers may be plain threads or tasks of
+//! their own runtime without risk of a nested-runtime panic.
+
+pub mod conformance;
+mod object;
+
+pub use object::ObjectBackend;
+
+use crate::error::Result;
+use bytes::Bytes;
+use std::ops::Range;
+
+/// The kinds of repository objects, each in its own namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FileKind {
+    /// The single `config` object.
+    Config,
+    /// Key slots, `keys/<id>`.
+    Key,
+    /// Index files, `index/<id>`.
+    Index,
+    /// Snapshots, `snapshots/<id>`.
+    Snapshot,
+    /// Packs, `data/<first two hex digits>/<id>`.
+    Pack,
+}
+
+impl FileKind {
+    /// Human name used in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            FileKind::Config => "config",
+            FileKind::Key => "key",
+            FileKind::Index => "index",
+            FileKind::Snapshot => "snapshot",
+            FileKind::Pack => "pack",
+        }
+    }
+
+    /// Object path of `name` relative to the repository root.
+    pub fn path(self, name: &str) -> String {
+        match self {
+            FileKind::Config => "config".to_string(),
+            FileKind::Key => format!("keys/{name}"),
+            FileKind::Index => format!("index/{name}"),
+            FileKind::Snapshot => format!("snapshots/{name}"),
+            FileKind::Pack => format!("data/{}/{name}", name.get(..2).unwrap_or("00")),
+        }
+    }
+
+    /// Directory prefix listed for this kind.
+    pub fn dir(self) -> &'static str {
+        match self {
+            FileKind::Config => "",
+            FileKind::Key => "keys",
+            FileKind::Index => "index",
+            FileKind::Snapshot => "snapshots",
+            FileKind::Pack => "data",
+        }
+    }
+}
+
+/// Object storage as the engine needs it.
+///
+/// Contract for every implementation:
+/// - Objects are immutable. Readers never observe a partially written object.
+/// - Errors map to [`crate::Error::NotFound`] for a missing object,
+///   [`crate::Error::AlreadyExists`] for a create-only conflict, and
+///   [`crate::Error::Backend`] for everything else.
+/// - Every method may be called from many threads at once, and from inside
+///   or outside a Tokio runtime.
+pub trait Backend: Send + Sync + std::fmt::Debug {
+    /// Human-readable location, for messages.
+    fn location(&self) -> String;
+
+    /// Stores a new object. Fails with `AlreadyExists` when the name is
+    /// taken; an existing object is never overwritten. When this returns
+    /// `Ok`, the object is complete and visible to every reader.
+    fn create(&self, kind: FileKind, name: &str, data: Bytes) -> Result<()>;
+
+    /// Reads a whole object. `NotFound` when absent.
+    fn read(&self, kind: FileKind, name: &str) -> Result<Bytes>;
+
+    /// Reads `range` of an object. A range past the end is an error, never a
+    /// short read passed off as complete.
+    fn read_range(&self, kind: FileKind, name: &str, range: Range<u64>) -> Result<Bytes>;
+
+    /// Lists the names (not paths) and sizes of all objects of a kind.
+    /// The order is unspecified. An empty namespace is an empty list.
+    fn list(&self, kind: FileKind) -> Result<Vec<(String, u64)>>;
+
+    /// Deletes an object. Deleting a missing object is not an error.
+    fn delete(&self, kind: FileKind, name: &str) -> Result<()>;
+}

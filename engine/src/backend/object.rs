@@ -1,0 +1,192 @@
+//! [`Backend`] over any `object_store::ObjectStore`.
+
+use super::{Backend, FileKind};
+use crate::error::{Error, Result};
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use std::future::Future;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// A backend over an object store, with its own small Tokio runtime.
+pub struct ObjectBackend {
+    store: Arc<dyn ObjectStore>,
+    prefix: String,
+    location: String,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl std::fmt::Debug for ObjectBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ObjectBackend({})", self.location)
+    }
+}
+
+impl Drop for ObjectBackend {
+    fn drop(&mut self) {
+        // Dropping a runtime inside another runtime panics; this does not.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl ObjectBackend {
+    /// Wraps a store; `prefix` is the repository root inside it.
+    pub fn new(store: Arc<dyn ObjectStore>, prefix: &str, location: String) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("cairn-io")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Backend {
+                op: "start I/O runtime".into(),
+                detail: e.to_string(),
+            })?;
+        Ok(ObjectBackend {
+            store,
+            prefix: prefix.trim_matches('/').to_string(),
+            location,
+            runtime: Some(runtime),
+        })
+    }
+
+    /// A repository in a local directory (created if missing).
+    pub fn local(dir: &std::path::Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let store = object_store::local::LocalFileSystem::new_with_prefix(dir)
+            .map_err(|e| Error::Backend {
+                op: format!("open {}", dir.display()),
+                detail: e.to_string(),
+            })?
+            .with_automatic_cleanup(true);
+        Self::new(Arc::new(store), "", dir.display().to_string())
+    }
+
+    /// A repository in memory (for tests and examples).
+    pub fn memory() -> Result<Self> {
+        Self::new(
+            Arc::new(object_store::memory::InMemory::new()),
+            "",
+            "memory".into(),
+        )
+    }
+
+    fn path(&self, kind: FileKind, name: &str) -> Path {
+        let rel = kind.path(name);
+        if self.prefix.is_empty() {
+            Path::from(rel)
+        } else {
+            Path::from(format!("{}/{rel}", self.prefix))
+        }
+    }
+
+    fn run<T: Send + 'static>(&self, fut: impl Future<Output = T> + Send + 'static) -> Result<T> {
+        let rt = self.runtime.as_ref().ok_or_else(|| Error::Backend {
+            op: "storage".into(),
+            detail: "runtime shut down".into(),
+        })?;
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        rt.spawn(async move {
+            let _ = tx.send(fut.await);
+        });
+        rx.recv().map_err(|_| Error::Backend {
+            op: "storage".into(),
+            detail: "I/O task was cancelled".into(),
+        })
+    }
+}
+
+fn map_err(e: object_store::Error, op: &str, kind: FileKind, name: &str) -> Error {
+    match e {
+        object_store::Error::NotFound { .. } => Error::NotFound {
+            kind: kind.name().into(),
+            name: name.into(),
+        },
+        object_store::Error::AlreadyExists { .. } => Error::AlreadyExists {
+            kind: kind.name().into(),
+            name: name.into(),
+        },
+        other => Error::Backend {
+            op: format!("{op} {} {name}", kind.name()),
+            detail: other.to_string(),
+        },
+    }
+}
+
+impl Backend for ObjectBackend {
+    fn location(&self) -> String {
+        self.location.clone()
+    }
+
+    fn create(&self, kind: FileKind, name: &str, data: Bytes) -> Result<()> {
+        let (store, path) = (self.store.clone(), self.path(kind, name));
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        self.run(async move { store.put_opts(&path, PutPayload::from(data), opts).await })?
+            .map(|_| ())
+            .map_err(|e| map_err(e, "write", kind, name))
+    }
+
+    fn read(&self, kind: FileKind, name: &str) -> Result<Bytes> {
+        let (store, path) = (self.store.clone(), self.path(kind, name));
+        self.run(async move { store.get(&path).await?.bytes().await })?
+            .map_err(|e| map_err(e, "read", kind, name))
+    }
+
+    fn read_range(&self, kind: FileKind, name: &str, range: Range<u64>) -> Result<Bytes> {
+        let (store, path) = (self.store.clone(), self.path(kind, name));
+        let want = range.end.saturating_sub(range.start);
+        let r = range.clone();
+        let bytes = self
+            .run(async move { store.get_range(&path, r).await })?
+            .map_err(|e| map_err(e, "read", kind, name))?;
+        if bytes.len() as u64 != want {
+            return Err(Error::corrupt(
+                format!("{} {name}", kind.name()),
+                format!(
+                    "short read: wanted {want} bytes at {}, got {}",
+                    range.start,
+                    bytes.len()
+                ),
+            ));
+        }
+        Ok(bytes)
+    }
+
+    fn list(&self, kind: FileKind) -> Result<Vec<(String, u64)>> {
+        let store = self.store.clone();
+        let dir = if self.prefix.is_empty() {
+            kind.dir().to_string()
+        } else {
+            format!("{}/{}", self.prefix, kind.dir())
+        };
+        let metas = self
+            .run(async move {
+                let prefix = Path::from(dir);
+                store.list(Some(&prefix)).try_collect::<Vec<_>>().await
+            })?
+            .map_err(|e| map_err(e, "list", kind, ""))?;
+        Ok(metas
+            .into_iter()
+            .filter_map(|m| {
+                let name = m.location.filename()?.to_string();
+                // Skip temporaries left by interrupted local writes.
+                (name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .then_some((name, m.size))
+            })
+            .collect())
+    }
+
+    fn delete(&self, kind: FileKind, name: &str) -> Result<()> {
+        let (store, path) = (self.store.clone(), self.path(kind, name));
+        match self.run(async move { store.delete(&path).await })? {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(map_err(e, "delete", kind, name)),
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Blobs: one chunk of data or one metadata item, compressed and sealed.
+//!
+//! Plaintext inside the AEAD: `compression (1 byte) || payload`, where
+//! compression is 0 (raw) or 1 (zstd). AAD: `"cairn-blob" || kind || id`.
+
+use crate::crypto;
+use crate::crypto::Keys;
+use crate::error::{Error, Result};
+use crate::id::BlobId;
+use serde::{Deserialize, Serialize};
+
+/// What a blob holds. Data and tree blobs live in separate packs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BlobKind {
+    /// File or stream content.
+    Data,
+    /// Metadata: trees and chunk lists.
+    Tree,
+}
+
+impl BlobKind {
+    fn byte(self) -> u8 {
+        match self {
+            BlobKind::Data => b'D',
+            BlobKind::Tree => b'T',
+        }
+    }
+}
+
+const RAW: u8 = 0;
+const ZSTD: u8 = 1;
+
+/// Largest plaintext blob any reader accepts (bounds every allocation).
+pub const MAX_BLOB_SIZE: u32 = 64 * 1024 * 1024;
+
+fn aad(kind: BlobKind, id: &BlobId) -> [u8; 43] {
+    let mut a = [0u8; 43];
+    a[..10].copy_from_slice(b"cairn-blob");
+    a[10] = kind.byte();
+    a[11..].copy_from_slice(&id.0);
+    a
+}
+
+fn key(keys: &Keys, kind: BlobKind) -> &[u8; 32] {
+    match kind {
+        BlobKind::Data => &keys.data,
+        BlobKind::Tree => &keys.meta,
+    }
+}
+
+/// Compresses (when it pays) and seals a blob.
+pub fn encode(keys: &Keys, kind: BlobKind, id: &BlobId, plain: &[u8], level: i32) -> Vec<u8> {
+    let mut body = Vec::with_capacity(plain.len() + 1);
+    match compress(plain, level) {
+        Some(c) => {
+            body.push(ZSTD);
+            body.extend_from_slice(&c);
+        }
+        None => {
+            body.push(RAW);
+            body.extend_from_slice(plain);
+        }
+    }
+    crypto::seal(key(keys, kind), &aad(kind, id), &body)
+}
+
+/// Returns compressed bytes when they save at least 1/32 of the input.
+fn compress(plain: &[u8], level: i32) -> Option<Vec<u8>> {
+    if level == 0 || plain.len() < 64 {
+        return None;
+    }
+    // Probe a sample first so incompressible data costs almost nothing.
+    const SAMPLE: usize = 64 * 1024;
+    if plain.len() > 2 * SAMPLE {
+        let probe = zstd::bulk::compress(&plain[..SAMPLE], 1).ok()?;
+        if probe.len() > SAMPLE - SAMPLE / 32 {
+            return None;
+        }
+    }
+    let c = zstd::bulk::compress(plain, level).ok()?;
+    (c.len() < plain.len() - plain.len() / 32).then_some(c)
+}
+
+/// Opens, decompresses and verifies a blob. `what` names the blob's place
+/// (pack and offset) for error messages.
+pub fn decode(
+    keys: &Keys,
+    kind: BlobKind,
+    id: &BlobId,
+    raw_len: u32,
+    sealed: &[u8],
+    what: &str,
+) -> Result<Vec<u8>> {
+    if raw_len > MAX_BLOB_SIZE {
+        return Err(Error::corrupt(what, format!("blob claims {raw_len} bytes")));
+    }
+    let body = crypto::open(key(keys, kind), &aad(kind, id), sealed)
+        .ok_or_else(|| Error::corrupt(what, format!("blob {id} failed authentication")))?;
+    let (flag, payload) = body
+        .split_first()
+        .ok_or_else(|| Error::corrupt(what, "empty blob"))?;
+    let plain = match *flag {
+        RAW => payload.to_vec(),
+        ZSTD => zstd::bulk::decompress(payload, raw_len as usize)
+            .map_err(|e| Error::corrupt(what, format!("blob {id}: zstd: {e}")))?,
+        other => return Err(Error::corrupt(what, format!("unknown compression {other}"))),
+    };
+    if plain.len() != raw_len as usize {
+        return Err(Error::corrupt(
+            what,
+            format!("blob {id} has {} bytes, index says {raw_len}", plain.len()),
+        ));
+    }
+    if keys.blob_id(&plain) != *id {
+        return Err(Error::corrupt(
+            what,
+            format!("blob {id} content hash mismatch"),
+        ));
+    }
+    Ok(plain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::{ChunkingSecret, MasterSecret};
+    use proptest::prelude::*;
+
+    fn keys() -> Keys {
+        let m = MasterSecret([3; 32]);
+        Keys::derive(&m, &ChunkingSecret::derive(&m))
+    }
+
+    proptest! {
+        #[test]
+        fn round_trip(data in prop::collection::vec(any::<u8>(), 0..5000), repeat in 1usize..50, level in 0i32..5) {
+            let k = keys();
+            let plain = data.repeat(repeat);
+            let id = k.blob_id(&plain);
+            let sealed = encode(&k, BlobKind::Data, &id, &plain, level);
+            let back = decode(&k, BlobKind::Data, &id, plain.len() as u32, &sealed, "t").expect("decodes");
+            prop_assert_eq!(back, plain);
+        }
+    }
+
+    #[test]
+    fn swapped_kind_or_id_is_rejected() {
+        let k = keys();
+        let plain = b"some text some text some text some text some text".repeat(10);
+        let id = k.blob_id(&plain);
+        let sealed = encode(&k, BlobKind::Data, &id, &plain, 3);
+        let n = plain.len() as u32;
+        assert!(decode(&k, BlobKind::Tree, &id, n, &sealed, "t").is_err());
+        let other = k.blob_id(b"x");
+        assert!(decode(&k, BlobKind::Data, &other, n, &sealed, "t").is_err());
+        assert!(decode(&k, BlobKind::Data, &id, n - 1, &sealed, "t").is_err());
+    }
+
+    #[test]
+    fn bomb_is_refused() {
+        let k = keys();
+        let plain = vec![0u8; 10 * 1024 * 1024];
+        let id = k.blob_id(&plain);
+        let sealed = encode(&k, BlobKind::Data, &id, &plain, 3);
+        assert!(sealed.len() < 10_000, "zeros compress");
+        // An index that under-reports the size cannot make us allocate more.
+        let err = decode(&k, BlobKind::Data, &id, 1024, &sealed, "t").expect_err("refused");
+        assert!(matches!(err, Error::Corrupt { .. }));
+        let err = decode(&k, BlobKind::Data, &id, u32::MAX, &sealed, "t").expect_err("refused");
+        assert!(matches!(err, Error::Corrupt { .. }));
+    }
+}

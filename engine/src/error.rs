@@ -1,0 +1,113 @@
+//! The one error type of the engine.
+
+use std::path::PathBuf;
+
+/// Result alias used across the engine.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong inside the engine, by meaning.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No repository exists at this location (no `config` object).
+    #[error("no repository at {0}: run `init` first or check the location")]
+    RepositoryNotFound(String),
+    /// Something is stored at this location, but it is not a cairn repository.
+    #[error("{0} is not a cairn repository: {1}")]
+    NotARepository(String, String),
+    /// The repository was written by a newer format version.
+    #[error("unsupported {what} version {found} (this build supports up to {supported})")]
+    UnsupportedVersion {
+        /// Which file or structure.
+        what: String,
+        /// Version found.
+        found: u32,
+        /// Highest version this build reads.
+        supported: u32,
+    },
+    /// No key slot accepted the given secret.
+    #[error("wrong key: no key slot of this repository accepts the given secret")]
+    WrongKey,
+    /// A repository object does not exist.
+    #[error("{kind} {name} not found in the repository")]
+    NotFound {
+        /// File kind, as in [`crate::backend::FileKind`].
+        kind: String,
+        /// Object name (usually a hex id).
+        name: String,
+    },
+    /// An object was expected to be new but already exists (create-only write).
+    #[error("{kind} {name} already exists; existing objects are never overwritten")]
+    AlreadyExists {
+        /// File kind.
+        kind: String,
+        /// Object name.
+        name: String,
+    },
+    /// Stored bytes failed authentication, decoding or a consistency check.
+    #[error("corrupt {what}: {detail}")]
+    Corrupt {
+        /// The object or structure that is damaged, named so a user can find it.
+        what: String,
+        /// What exactly is wrong.
+        detail: String,
+    },
+    /// A storage operation failed.
+    #[error("storage error during {op}: {detail}")]
+    Backend {
+        /// Operation and object.
+        op: String,
+        /// The underlying error text.
+        detail: String,
+    },
+    /// A local file operation failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The local path involved.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A data source (stdin, a command, an adapter) failed.
+    #[error("source {name} failed: {detail}")]
+    Source {
+        /// Stream or source name.
+        name: String,
+        /// What went wrong (for commands: exit status and stderr).
+        detail: String,
+    },
+    /// The caller passed something invalid.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The last key slot cannot be removed.
+    #[error("cannot remove the last key slot: the repository would become unreadable")]
+    LastKeySlot,
+}
+
+impl Error {
+    /// Shorthand for a [`Error::Corrupt`].
+    pub fn corrupt(what: impl Into<String>, detail: impl std::fmt::Display) -> Self {
+        Error::Corrupt {
+            what: what.into(),
+            detail: detail.to_string(),
+        }
+    }
+
+    /// Shorthand for an [`Error::Io`].
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Shorthand for [`Error::InvalidInput`].
+    pub fn invalid(msg: impl std::fmt::Display) -> Self {
+        Error::InvalidInput(msg.to_string())
+    }
+
+    /// True when the error means "this object does not exist".
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NotFound { .. })
+    }
+}

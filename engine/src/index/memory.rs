@@ -1,0 +1,278 @@
+//! Compact in-memory dedup index: 48 bytes per blob.
+//!
+//! Entries live in a few sorted runs (binary-searched) plus a small hash map
+//! of the newest entries. When the map fills it becomes a run, and runs of
+//! similar size merge, so lookups stay logarithmic while the steady-state
+//! cost stays at exactly one 48-byte [`Entry`] per blob.
+
+use crate::blob::BlobKind;
+use crate::id::{BlobId, PackId};
+use std::collections::HashMap;
+
+/// One indexed blob: 32 + 4 × 4 = 48 bytes, no padding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+struct Entry {
+    id: [u8; 32],
+    pack: u32,
+    offset: u32,
+    length: u32,
+    raw_len: u32,
+}
+
+/// Where a blob is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlobLocation {
+    /// The pack.
+    pub pack: PackId,
+    /// Blob kind (from its pack).
+    pub kind: BlobKind,
+    /// Offset of the sealed blob in the pack.
+    pub offset: u32,
+    /// Sealed length.
+    pub length: u32,
+    /// Plaintext length.
+    pub raw_len: u32,
+}
+
+const FRESH_LIMIT: usize = 16 * 1024;
+
+/// The in-memory index.
+#[derive(Default)]
+pub struct MemIndex {
+    packs: Vec<(PackId, BlobKind, u64)>,
+    pack_pos: HashMap<PackId, u32>,
+    runs: Vec<Vec<Entry>>,
+    fresh: HashMap<[u8; 32], Entry>,
+}
+
+impl MemIndex {
+    /// An empty index.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a pack and returns its slot.
+    fn pack_slot(&mut self, pack: PackId, kind: BlobKind, size: u64) -> u32 {
+        if let Some(&p) = self.pack_pos.get(&pack) {
+            return p;
+        }
+        let p = self.packs.len() as u32;
+        self.packs.push((pack, kind, size));
+        self.pack_pos.insert(pack, p);
+        p
+    }
+
+    /// Adds all blobs of one pack. Blobs already present keep their first
+    /// location.
+    pub fn add_pack(
+        &mut self,
+        pack: PackId,
+        kind: BlobKind,
+        size: u64,
+        blobs: &[crate::pack::PackBlob],
+    ) {
+        let p = self.pack_slot(pack, kind, size);
+        for b in blobs {
+            if self.contains(&b.id) {
+                continue;
+            }
+            let e = Entry {
+                id: b.id.0,
+                pack: p,
+                offset: b.offset,
+                length: b.length,
+                raw_len: b.raw_len,
+            };
+            self.fresh.insert(b.id.0, e);
+            if self.fresh.len() >= FRESH_LIMIT {
+                self.flush_fresh();
+            }
+        }
+    }
+
+    /// Turns the fresh map into a sorted run, merging runs of similar size.
+    fn flush_fresh(&mut self) {
+        let mut run: Vec<Entry> = self.fresh.drain().map(|(_, e)| e).collect();
+        run.sort_unstable_by_key(|e| e.id);
+        self.fresh.shrink_to(FRESH_LIMIT);
+        self.runs.push(run);
+        while self.runs.len() >= 2 {
+            let n = self.runs.len();
+            if self.runs[n - 2].len() > 2 * self.runs[n - 1].len() {
+                break;
+            }
+            let b = self.runs.pop().unwrap_or_default();
+            let a = self.runs.pop().unwrap_or_default();
+            self.runs.push(merge(a, b));
+        }
+    }
+
+    fn find(&self, id: &BlobId) -> Option<&Entry> {
+        if let Some(e) = self.fresh.get(&id.0) {
+            return Some(e);
+        }
+        self.runs.iter().find_map(|run| {
+            run.binary_search_by(|e| e.id.cmp(&id.0))
+                .ok()
+                .map(|i| &run[i])
+        })
+    }
+
+    /// True when the blob is stored.
+    pub fn contains(&self, id: &BlobId) -> bool {
+        self.find(id).is_some()
+    }
+
+    /// Where the blob is stored.
+    pub fn get(&self, id: &BlobId) -> Option<BlobLocation> {
+        self.find(id).and_then(|e| {
+            let (pack, kind, _) = *self.packs.get(e.pack as usize)?;
+            Some(BlobLocation {
+                pack,
+                kind,
+                offset: e.offset,
+                length: e.length,
+                raw_len: e.raw_len,
+            })
+        })
+    }
+
+    /// Number of blobs.
+    pub fn len(&self) -> usize {
+        self.fresh.len() + self.runs.iter().map(Vec::len).sum::<usize>()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of packs.
+    pub fn pack_count(&self) -> usize {
+        self.packs.len()
+    }
+
+    /// All packs with kind and size.
+    pub fn packs(&self) -> &[(PackId, BlobKind, u64)] {
+        &self.packs
+    }
+
+    /// Bytes held by blob entries (excluding the bounded fresh map and the
+    /// pack table): exactly 48 per blob in sorted runs.
+    pub fn entry_bytes(&self) -> usize {
+        self.runs.iter().map(|r| r.capacity()).sum::<usize>() * std::mem::size_of::<Entry>()
+    }
+
+    /// Estimated total heap bytes, including the fresh map and pack table.
+    pub fn memory_bytes(&self) -> usize {
+        let fresh = self.fresh.capacity() * (std::mem::size_of::<Entry>() + 32 + 1);
+        let packs = self.packs.capacity() * 48 + self.pack_pos.capacity() * 37;
+        self.entry_bytes() + fresh + packs
+    }
+
+    /// Plaintext bytes of all data blobs.
+    pub fn data_raw_bytes(&self) -> u64 {
+        let is_data = |e: &Entry| {
+            matches!(
+                self.packs.get(e.pack as usize),
+                Some((_, BlobKind::Data, _))
+            )
+        };
+        self.fresh
+            .values()
+            .chain(self.runs.iter().flatten())
+            .filter(|e| is_data(e))
+            .map(|e| u64::from(e.raw_len))
+            .sum()
+    }
+
+    /// Compacts everything into one sorted run (after loading).
+    pub fn compact(&mut self) {
+        self.flush_fresh();
+        while self.runs.len() >= 2 {
+            let b = self.runs.pop().unwrap_or_default();
+            let a = self.runs.pop().unwrap_or_default();
+            self.runs.push(merge(a, b));
+        }
+        for r in &mut self.runs {
+            r.shrink_to_fit();
+        }
+    }
+}
+
+fn merge(a: Vec<Entry>, b: Vec<Entry>) -> Vec<Entry> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].id.cmp(&b[j].id) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pack::PackBlob;
+
+    fn blob(i: u32) -> PackBlob {
+        let id = *blake3::hash(&i.to_le_bytes()).as_bytes();
+        PackBlob {
+            id: BlobId(id),
+            offset: i,
+            length: i + 1,
+            raw_len: i + 2,
+        }
+    }
+
+    #[test]
+    fn entry_is_48_bytes() {
+        assert_eq!(std::mem::size_of::<Entry>(), 48);
+    }
+
+    #[test]
+    fn lookups_survive_runs_and_merges() {
+        let mut idx = MemIndex::new();
+        let n = 100_000u32;
+        for chunk in 0..(n / 1000) {
+            let blobs: Vec<_> = (chunk * 1000..(chunk + 1) * 1000).map(blob).collect();
+            idx.add_pack(PackId([chunk as u8; 32]), BlobKind::Data, 1, &blobs);
+        }
+        assert_eq!(idx.len(), n as usize);
+        for i in (0..n).step_by(97) {
+            let b = blob(i);
+            let loc = idx.get(&b.id).expect("present");
+            assert_eq!((loc.offset, loc.length, loc.raw_len), (i, i + 1, i + 2));
+        }
+        assert!(!idx.contains(&BlobId([0xee; 32])));
+        idx.compact();
+        assert_eq!(idx.len(), n as usize);
+        assert_eq!(idx.entry_bytes(), 48 * n as usize);
+        assert!(idx.get(&blob(4242).id).is_some());
+    }
+
+    #[test]
+    fn duplicates_keep_first_location() {
+        let mut idx = MemIndex::new();
+        idx.add_pack(PackId([1; 32]), BlobKind::Data, 1, &[blob(1)]);
+        idx.add_pack(PackId([2; 32]), BlobKind::Data, 1, &[blob(1)]);
+        assert_eq!(idx.len(), 1);
+        assert_eq!(idx.get(&blob(1).id).map(|l| l.pack), Some(PackId([1; 32])));
+    }
+}

@@ -1,0 +1,291 @@
+//! Walking a file tree: one directory at a time, files in parallel.
+
+use super::content::{make_content, save_file};
+use super::saver::{ChunkBytes, Saver};
+use crate::blob::BlobKind;
+use crate::chunker::Chunker;
+use crate::envelope;
+use crate::error::{Error, Result};
+use crate::exclude::Excludes;
+use crate::id::BlobId;
+use crate::snapshot::Summary;
+use crate::tree::{Content, Meta, Node, NodeKind, Tree};
+use crossbeam_channel::{bounded, Receiver, Sender};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+type FileResult = Result<(Vec<BlobId>, u64)>;
+
+/// A file for a worker to chunk and store.
+pub(crate) struct FileJob {
+    path: PathBuf,
+    reply: Sender<FileResult>,
+}
+
+/// Shared state of one tree walk.
+pub(crate) struct Walker<'a> {
+    pub saver: &'a Saver,
+    pub excludes: &'a Excludes,
+    pub jobs: Sender<FileJob>,
+    pub summary: Mutex<Summary>,
+    pub warnings: Mutex<Vec<String>>,
+    pub progress: Option<&'a crate::Progress>,
+}
+
+/// Body of a file worker thread.
+pub(crate) fn file_worker(
+    saver: &Saver,
+    chunker: &Chunker,
+    rx: &Receiver<FileJob>,
+    progress: Option<&crate::Progress>,
+) {
+    for job in rx {
+        let res = if saver.failed() {
+            Err(Error::invalid("backup aborted"))
+        } else {
+            save_file(saver, chunker, &job.path, progress)
+        };
+        let _ = job.reply.send(res);
+    }
+}
+
+/// Node metadata from `lstat`.
+pub(crate) fn meta_of(m: &std::fs::Metadata) -> Meta {
+    Meta {
+        mode: m.mode(),
+        mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
+        ctime_ns: m.ctime() * 1_000_000_000 + m.ctime_nsec(),
+        uid: m.uid(),
+        gid: m.gid(),
+        inode: m.ino(),
+        dev: m.dev(),
+    }
+}
+
+enum Slot {
+    Done(Node),
+    Pending(Vec<u8>, Meta, Receiver<FileResult>, PathBuf),
+}
+
+impl Walker<'_> {
+    fn warn(&self, path: &Path, e: &Error) {
+        let msg = match e {
+            Error::Io { source, .. } => format!("{}: {source}", path.display()),
+            other => format!("{}: {other}", path.display()),
+        };
+        self.warnings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(msg);
+        self.summary
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .errors += 1;
+        if let Some(p) = self.progress {
+            crate::Progress::add(&p.errors, 1);
+        }
+    }
+
+    fn count(&self, f: impl FnOnce(&mut Summary)) {
+        f(&mut self.summary.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// Builds the node for one path (file, dir or symlink). `None` when the
+    /// entry is skipped (excluded, unreadable, or a special file).
+    pub fn node_for(
+        &self,
+        path: &Path,
+        name: Vec<u8>,
+        parent: Option<&Node>,
+    ) -> Result<Option<Node>> {
+        let m = match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                self.warn(path, &Error::io(path, e));
+                return Ok(None);
+            }
+        };
+        match self.slot_for(path, name, &m, parent)? {
+            Some(Slot::Done(n)) => Ok(Some(n)),
+            Some(Slot::Pending(name, meta, rx, p)) => self.resolve(name, meta, &rx, &p),
+            None => Ok(None),
+        }
+    }
+
+    fn slot_for(
+        &self,
+        path: &Path,
+        name: Vec<u8>,
+        m: &std::fs::Metadata,
+        parent: Option<&Node>,
+    ) -> Result<Option<Slot>> {
+        let ft = m.file_type();
+        if self.excludes.is_excluded(path, ft.is_dir()) {
+            return Ok(None);
+        }
+        let meta = meta_of(m);
+        if ft.is_dir() {
+            let parent_tree = match parent.map(|n| &n.kind) {
+                Some(NodeKind::Dir { subtree }) => self.saver.repo().load_tree(subtree).ok(),
+                _ => None,
+            };
+            let subtree = self.walk_dir(path, parent_tree.as_ref())?;
+            self.count(|s| s.dirs += 1);
+            return Ok(Some(Slot::Done(Node {
+                name,
+                kind: NodeKind::Dir { subtree },
+                meta,
+            })));
+        }
+        if ft.is_symlink() {
+            let target = match std::fs::read_link(path) {
+                Ok(t) => t.as_os_str().as_bytes().to_vec(),
+                Err(e) => {
+                    self.warn(path, &Error::io(path, e));
+                    return Ok(None);
+                }
+            };
+            return Ok(Some(Slot::Done(Node {
+                name,
+                kind: NodeKind::Symlink { target },
+                meta,
+            })));
+        }
+        if !ft.is_file() {
+            return Ok(None);
+        }
+        self.count(|s| {
+            s.files += 1;
+            s.total_bytes += m.len();
+        });
+        if let Some(content) = self.unchanged(parent, &meta, m.len()) {
+            self.count(|s| s.unchanged_files += 1);
+            if let Some(p) = self.progress {
+                crate::Progress::add(&p.files, 1);
+            }
+            let kind = NodeKind::File {
+                size: m.len(),
+                content,
+            };
+            return Ok(Some(Slot::Done(Node { name, kind, meta })));
+        }
+        let (tx, rx) = bounded(1);
+        self.jobs
+            .send(FileJob {
+                path: path.to_path_buf(),
+                reply: tx,
+            })
+            .map_err(|_| Error::invalid("file workers stopped"))?;
+        Ok(Some(Slot::Pending(name, meta, rx, path.to_path_buf())))
+    }
+
+    /// The parent's content when size, mtime, ctime and inode all match and
+    /// its chunks are still indexed.
+    fn unchanged(&self, parent: Option<&Node>, meta: &Meta, size: u64) -> Option<Content> {
+        let p = parent?;
+        let NodeKind::File {
+            size: psize,
+            content,
+        } = &p.kind
+        else {
+            return None;
+        };
+        let same = *psize == size
+            && p.meta.mtime_ns == meta.mtime_ns
+            && p.meta.ctime_ns == meta.ctime_ns
+            && p.meta.inode == meta.inode;
+        if !same {
+            return None;
+        }
+        let index = self.saver.repo().index();
+        let ids = match content {
+            Content::Inline(ids) | Content::Indirect(ids) => ids,
+        };
+        ids.iter()
+            .all(|id| index.contains(id))
+            .then(|| content.clone())
+    }
+
+    fn resolve(
+        &self,
+        name: Vec<u8>,
+        meta: Meta,
+        rx: &Receiver<FileResult>,
+        path: &Path,
+    ) -> Result<Option<Node>> {
+        let res = rx
+            .recv()
+            .map_err(|_| Error::invalid("file worker stopped"))?;
+        if let Some(p) = self.progress {
+            crate::Progress::add(&p.files, 1);
+        }
+        match res {
+            Ok((ids, size)) => {
+                self.count(|s| s.bytes_read += size);
+                let content = make_content(self.saver, ids)?;
+                Ok(Some(Node {
+                    name,
+                    kind: NodeKind::File { size, content },
+                    meta,
+                }))
+            }
+            Err(e @ (Error::Io { .. } | Error::Source { .. })) => {
+                self.warn(path, &e);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stores one directory level (recursively) and returns its tree id.
+    pub fn walk_dir(&self, dir: &Path, parent: Option<&Tree>) -> Result<BlobId> {
+        let mut names: Vec<Vec<u8>> = match std::fs::read_dir(dir) {
+            Ok(rd) => rd
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().as_bytes().to_vec())
+                .collect(),
+            Err(e) => {
+                self.warn(dir, &Error::io(dir, e));
+                Vec::new()
+            }
+        };
+        names.sort();
+        let mut slots = Vec::with_capacity(names.len());
+        for name in names {
+            if self.saver.failed() {
+                break;
+            }
+            let path = dir.join(std::ffi::OsStr::from_bytes(&name));
+            let pnode = parent.and_then(|t| t.find(&name));
+            let m = match std::fs::symlink_metadata(&path) {
+                Ok(m) => m,
+                Err(e) => {
+                    self.warn(&path, &Error::io(&path, e));
+                    continue;
+                }
+            };
+            if let Some(s) = self.slot_for(&path, name, &m, pnode)? {
+                slots.push(s);
+            }
+        }
+        let mut tree = Tree::default();
+        for s in slots {
+            match s {
+                Slot::Done(n) => tree.nodes.push(n),
+                Slot::Pending(name, meta, rx, path) => {
+                    if let Some(n) = self.resolve(name, meta, &rx, &path)? {
+                        tree.nodes.push(n);
+                    }
+                }
+            }
+        }
+        save_tree(self.saver, &tree)
+    }
+}
+
+/// Stores a tree blob.
+pub(crate) fn save_tree(saver: &Saver, tree: &Tree) -> Result<BlobId> {
+    saver.save(BlobKind::Tree, ChunkBytes::Owned(envelope::encode(tree)))
+}

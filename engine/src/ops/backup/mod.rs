@@ -1,0 +1,309 @@
+//! The backup operation.
+
+mod content;
+mod files;
+mod root;
+mod saver;
+mod stream;
+
+pub use stream::StreamSource;
+
+use crate::chunker::Chunker;
+use crate::config::PROFILE_FILES;
+use crate::error::{Error, Result};
+use crate::exclude::Excludes;
+use crate::id::SnapshotId;
+use crate::repo::Repository;
+use crate::snapshot::{Snapshot, Summary};
+use crate::tree::{Meta, Node, NodeKind, Tree};
+use root::VDir;
+use saver::Saver;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Which snapshot to compare files against.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ParentChoice {
+    /// The newest snapshot with the same host and paths (restic's rule).
+    #[default]
+    Auto,
+    /// Read every file.
+    None,
+    /// This snapshot.
+    Id(SnapshotId),
+}
+
+/// What to back up and how.
+#[derive(Default)]
+pub struct BackupOptions {
+    /// Files and directories.
+    pub paths: Vec<PathBuf>,
+    /// Named streams.
+    pub streams: Vec<StreamSource>,
+    /// Exclusion patterns (see [`crate::exclude`]).
+    pub excludes: Vec<String>,
+    /// Tags to record.
+    pub tags: Vec<String>,
+    /// Host name to record (default: this machine's).
+    pub host: Option<String>,
+    /// Snapshot time, Unix nanoseconds (default: now).
+    pub time_ns: Option<i64>,
+    /// Parent for change detection.
+    pub parent: ParentChoice,
+    /// Source description (default: "files", "stream" or "mixed").
+    pub source: Option<String>,
+    /// Facts to record in the snapshot.
+    pub info: BTreeMap<String, String>,
+    /// Worker threads (0 = one per CPU).
+    pub threads: usize,
+    /// Live counters for a progress display.
+    pub progress: Option<Arc<crate::Progress>>,
+}
+
+/// What a backup produced.
+#[derive(Debug)]
+pub struct BackupResult {
+    /// Id of the new snapshot.
+    pub id: SnapshotId,
+    /// The snapshot as stored.
+    pub snapshot: Snapshot,
+    /// Entries that could not be read and were left out.
+    pub warnings: Vec<String>,
+}
+
+fn default_threads(n: usize) -> usize {
+    if n > 0 {
+        return n;
+    }
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}
+
+impl Repository {
+    /// Backs up paths and streams into a new snapshot.
+    ///
+    /// Packs are stored first, then index files, then the snapshot: a crash
+    /// at any point leaves no snapshot that references missing data. A
+    /// source command that fails, or any storage error, fails the whole
+    /// backup and no snapshot is written. Files that cannot be read are
+    /// skipped and reported in [`BackupResult::warnings`].
+    pub fn backup(&self, mut opts: BackupOptions) -> Result<BackupResult> {
+        let started = Instant::now();
+        if opts.paths.is_empty() && opts.streams.is_empty() {
+            return Err(Error::invalid(
+                "nothing to back up: give at least one path or stream",
+            ));
+        }
+        let paths = prepare_paths(&opts.paths)?;
+        let host = opts.host.clone().unwrap_or_else(crate::snapshot::hostname);
+        let path_names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let parent = self.pick_parent(&opts.parent, &host, &path_names)?;
+        let parent_root = match &parent {
+            Some((_, s)) => Some(self.load_tree(&s.tree)?),
+            None => None,
+        };
+        let excludes = Excludes::new(&opts.excludes)?;
+        let threads = default_threads(opts.threads);
+        let progress = opts.progress.clone();
+        let saver = Saver::start(self, threads, progress.clone());
+        let streams = std::mem::take(&mut opts.streams);
+        let walked = self.write_root(
+            &saver,
+            &paths,
+            streams,
+            &excludes,
+            parent_root.as_ref(),
+            threads,
+            progress.as_deref(),
+        );
+        let stats = saver.finish();
+        let (tree, mut summary, warnings, mut info) = walked?;
+        let (blobs_added, bytes_added, raw_bytes_added) = stats?;
+        summary.blobs_added = blobs_added;
+        summary.bytes_added = bytes_added;
+        summary.raw_bytes_added = raw_bytes_added;
+        summary.duration_ms = started.elapsed().as_millis() as u64;
+        info.extend(opts.info.clone());
+        let mut all_paths = path_names;
+        all_paths.extend(
+            info.remove("\0streams")
+                .map(|s| s.split('\n').map(String::from).collect::<Vec<_>>())
+                .unwrap_or_default(),
+        );
+        let source =
+            opts.source
+                .clone()
+                .unwrap_or_else(|| match (paths.is_empty(), summary.streams > 0) {
+                    (false, false) => "files".into(),
+                    (true, _) => "stream".into(),
+                    (false, true) => "mixed".into(),
+                });
+        let snapshot = Snapshot {
+            time_ns: opts.time_ns.unwrap_or_else(crate::snapshot::now_ns),
+            host,
+            username: crate::snapshot::username(),
+            tags: opts.tags.clone(),
+            paths: all_paths,
+            source,
+            parent: parent.map(|(id, _)| id),
+            tree,
+            summary,
+            program: format!("cairn {}", env!("CARGO_PKG_VERSION")),
+            info,
+        };
+        let id = self.save_snapshot(&snapshot)?;
+        Ok(BackupResult {
+            id,
+            snapshot,
+            warnings,
+        })
+    }
+
+    fn pick_parent(
+        &self,
+        choice: &ParentChoice,
+        host: &str,
+        paths: &[String],
+    ) -> Result<Option<(SnapshotId, Snapshot)>> {
+        match choice {
+            ParentChoice::None => Ok(None),
+            ParentChoice::Id(id) => Ok(Some((*id, self.load_snapshot(id)?))),
+            ParentChoice::Auto if paths.is_empty() => Ok(None),
+            ParentChoice::Auto => Ok(self
+                .snapshots()?
+                .into_iter()
+                .rev()
+                .find(|(_, s)| s.host == host && paths.iter().all(|p| s.paths.contains(p)))),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn write_root(
+        &self,
+        saver: &Saver,
+        paths: &[PathBuf],
+        streams: Vec<StreamSource>,
+        excludes: &Excludes,
+        parent_root: Option<&Tree>,
+        threads: usize,
+        progress: Option<&crate::Progress>,
+    ) -> Result<Written> {
+        let mut root = VDir::default();
+        let files_chunker = Chunker::new(
+            self.config().profile(PROFILE_FILES)?,
+            self.keys().chunker_seed(),
+        )?;
+        let (jobs_tx, jobs_rx) = crossbeam_channel::bounded(threads * 4);
+        let (walked, summary, warnings) = std::thread::scope(|scope| {
+            for _ in 0..threads {
+                let (rx, ch) = (jobs_rx.clone(), &files_chunker);
+                scope.spawn(move || files::file_worker(saver, ch, &rx, progress));
+            }
+            drop(jobs_rx);
+            let walker = files::Walker {
+                saver,
+                excludes,
+                jobs: jobs_tx,
+                summary: Mutex::new(Summary::default()),
+                warnings: Mutex::new(Vec::new()),
+                progress,
+            };
+            let r = paths
+                .iter()
+                .try_for_each(|p| root::add_path(&mut root, &walker, p, parent_root));
+            // Dropping the walker closes the job channel so the workers exit.
+            let files::Walker {
+                summary, warnings, ..
+            } = walker;
+            (r, summary, warnings)
+        });
+        walked?;
+        let mut summary = summary.into_inner().unwrap_or_else(|p| p.into_inner());
+        let mut info = BTreeMap::new();
+        let mut names = Vec::new();
+        for s in streams {
+            let (node, comps) = self.save_stream(saver, s, progress)?;
+            summary.streams += 1;
+            summary.bytes_read += node.size();
+            summary.total_bytes += node.size();
+            names.push(String::from_utf8_lossy(&comps.join(&b'/')).into_owned());
+            root::add_stream(&mut root, &comps, node)?;
+        }
+        if !names.is_empty() {
+            info.insert("\0streams".to_string(), names.join("\n"));
+        }
+        let tree = root.save(saver)?;
+        Ok((
+            tree,
+            summary,
+            warnings.into_inner().unwrap_or_else(|p| p.into_inner()),
+            info,
+        ))
+    }
+
+    fn save_stream(
+        &self,
+        saver: &Saver,
+        s: StreamSource,
+        progress: Option<&crate::Progress>,
+    ) -> Result<(Node, Vec<Vec<u8>>)> {
+        let comps = root::stream_components(&s.name)?;
+        let profile = s.profile.as_deref().unwrap_or(PROFILE_FILES);
+        let chunker = Chunker::new(self.config().profile(profile)?, self.keys().chunker_seed())?;
+        let (ids, size) = content::save_reader(saver, &chunker, s.reader, &s.name, progress)?;
+        let mut info = s.info;
+        if let Some(finish) = s.finish {
+            info.extend(finish()?);
+        }
+        info.insert("profile".into(), profile.to_string());
+        let content = content::make_content(saver, ids)?;
+        let meta = Meta {
+            mode: 0o100600,
+            mtime_ns: crate::snapshot::now_ns(),
+            ..Meta::default()
+        };
+        let name = comps.last().cloned().unwrap_or_default();
+        if let Some(p) = progress {
+            crate::Progress::add(&p.files, 1);
+        }
+        Ok((
+            Node {
+                name,
+                kind: NodeKind::Stream {
+                    size,
+                    content,
+                    info,
+                },
+                meta,
+            },
+            comps,
+        ))
+    }
+}
+
+/// Root tree, counters, warnings and facts produced by writing the root.
+type Written = (
+    crate::id::BlobId,
+    Summary,
+    Vec<String>,
+    BTreeMap<String, String>,
+);
+
+/// Normalises source paths, checks they exist, and drops paths nested
+/// inside another source path.
+fn prepare_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for p in paths {
+        let n = root::normalize(p)?;
+        std::fs::symlink_metadata(&n).map_err(|e| Error::io(&n, e))?;
+        out.push(n);
+    }
+    out.sort();
+    out.dedup();
+    let all = out.clone();
+    out.retain(|p| !all.iter().any(|q| q != p && p.starts_with(q)));
+    Ok(out)
+}

@@ -1,0 +1,336 @@
+//! The write pipeline: dedup check, encode workers, packer, uploaders.
+//!
+//! ```text
+//! producer(s) --EncodeJob--> encoders (N) --Sealed--> packer --FinishedPack--> uploaders (U)
+//! ```
+//! Every channel is bounded, so memory is bounded by the queues. A blob id
+//! enters `pending` when first seen and leaves it only after its pack is
+//! stored and indexed, so a chunk seen twice in flight is stored once.
+
+use crate::backend::FileKind;
+use crate::blob::{self, BlobKind};
+use crate::error::{Error, Result};
+use crate::id::BlobId;
+use crate::index::{IndexFile, IndexPack};
+use crate::pack::{FinishedPack, PackWriter};
+use crate::repo::Repository;
+use crossbeam_channel::{bounded, Receiver, Sender};
+use memmap2::Mmap;
+use std::collections::HashSet;
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// Blobs per index file written during a backup.
+const INDEX_FLUSH_BLOBS: usize = 65_536;
+
+/// Bytes of one chunk to be stored.
+pub(crate) enum ChunkBytes {
+    Owned(Vec<u8>),
+    Mapped(Arc<Mmap>, Range<usize>),
+}
+
+impl ChunkBytes {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            ChunkBytes::Owned(v) => v,
+            ChunkBytes::Mapped(m, r) => &m[r.clone()],
+        }
+    }
+}
+
+struct EncodeJob {
+    id: BlobId,
+    kind: BlobKind,
+    data: ChunkBytes,
+}
+
+struct Sealed {
+    id: BlobId,
+    kind: BlobKind,
+    raw_len: u32,
+    bytes: Vec<u8>,
+}
+
+/// Counters of what the session stored.
+#[derive(Debug, Default)]
+pub(crate) struct SaverStats {
+    pub blobs_added: AtomicU64,
+    pub bytes_added: AtomicU64,
+    pub raw_bytes_added: AtomicU64,
+}
+
+struct Shared {
+    repo: Repository,
+    pending: Mutex<HashSet<BlobId>>,
+    failed: AtomicBool,
+    error: Mutex<Option<Error>>,
+    stats: SaverStats,
+    session_index: Mutex<IndexFile>,
+    progress: Option<Arc<crate::Progress>>,
+}
+
+impl Shared {
+    fn fail(&self, e: Error) {
+        self.failed.store(true, Ordering::SeqCst);
+        let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        slot.get_or_insert(e);
+    }
+}
+
+/// A running write session.
+pub(crate) struct Saver {
+    shared: Arc<Shared>,
+    encode_tx: Option<Sender<EncodeJob>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Saver {
+    /// Starts the pipeline with `workers` encoder threads.
+    pub fn start(
+        repo: &Repository,
+        workers: usize,
+        progress: Option<Arc<crate::Progress>>,
+    ) -> Self {
+        let workers = workers.max(1);
+        let shared = Arc::new(Shared {
+            repo: repo.clone(),
+            pending: Mutex::new(HashSet::new()),
+            failed: AtomicBool::new(false),
+            error: Mutex::new(None),
+            stats: SaverStats::default(),
+            session_index: Mutex::new(IndexFile::default()),
+            progress,
+        });
+        let (encode_tx, encode_rx) = bounded::<EncodeJob>(workers * 2);
+        let (pack_tx, pack_rx) = bounded::<Sealed>(workers * 2);
+        let (upload_tx, upload_rx) = bounded::<FinishedPack>(1);
+        let mut threads = Vec::new();
+        for _ in 0..workers {
+            let (rx, tx, sh) = (encode_rx.clone(), pack_tx.clone(), shared.clone());
+            threads.push(spawn("cairn-encode", move || encoder(&sh, &rx, &tx)));
+        }
+        drop(pack_tx);
+        let sh = shared.clone();
+        threads.push(spawn("cairn-pack", move || {
+            packer(&sh, &pack_rx, &upload_tx)
+        }));
+        for _ in 0..2 {
+            let (rx, sh) = (upload_rx.clone(), shared.clone());
+            threads.push(spawn("cairn-upload", move || uploader(&sh, &rx)));
+        }
+        Saver {
+            shared,
+            encode_tx: Some(encode_tx),
+            threads,
+        }
+    }
+
+    /// True once any stage failed; producers should stop early.
+    pub fn failed(&self) -> bool {
+        self.shared.failed.load(Ordering::Relaxed)
+    }
+
+    /// The repository being written.
+    pub fn repo(&self) -> &Repository {
+        &self.shared.repo
+    }
+
+    /// Stores a chunk unless it is already stored or in flight; returns its id.
+    pub fn save(&self, kind: BlobKind, data: ChunkBytes) -> Result<BlobId> {
+        let id = self.shared.repo.keys().blob_id(data.as_slice());
+        self.save_with_id(id, kind, data)?;
+        Ok(id)
+    }
+
+    /// As [`Saver::save`] with a precomputed id.
+    pub fn save_with_id(&self, id: BlobId, kind: BlobKind, data: ChunkBytes) -> Result<()> {
+        if self.failed() {
+            return Err(self.take_error());
+        }
+        if self.shared.repo.index().contains(&id) {
+            return Ok(());
+        }
+        {
+            let mut pending = self
+                .shared
+                .pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if pending.contains(&id) || self.shared.repo.index().contains(&id) {
+                return Ok(());
+            }
+            pending.insert(id);
+        }
+        let tx = self
+            .encode_tx
+            .as_ref()
+            .ok_or_else(|| Error::invalid("saver finished"))?;
+        tx.send(EncodeJob { id, kind, data })
+            .map_err(|_| self.take_error())
+    }
+
+    fn take_error(&self) -> Error {
+        let slot = self.shared.error.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.as_ref() {
+            Some(e) => Error::Backend {
+                op: "backup pipeline".into(),
+                detail: e.to_string(),
+            },
+            None => Error::invalid("backup pipeline stopped"),
+        }
+    }
+
+    /// Drains the pipeline, writes the last index file, and returns the
+    /// counters, or the first error any stage hit.
+    pub fn finish(mut self) -> Result<(u64, u64, u64)> {
+        self.encode_tx = None;
+        for t in self.threads.drain(..) {
+            if t.join().is_err() {
+                self.shared
+                    .fail(Error::invalid("a backup worker thread panicked"));
+            }
+        }
+        if let Some(e) = self
+            .shared
+            .error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            return Err(e);
+        }
+        flush_index(&self.shared, true)?;
+        let s = &self.shared.stats;
+        Ok((
+            s.blobs_added.load(Ordering::Relaxed),
+            s.bytes_added.load(Ordering::Relaxed),
+            s.raw_bytes_added.load(Ordering::Relaxed),
+        ))
+    }
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .unwrap_or_else(|e| panic!("cannot start thread {name}: {e}"))
+}
+
+fn encoder(sh: &Shared, rx: &Receiver<EncodeJob>, tx: &Sender<Sealed>) {
+    let level = sh.repo.config().compression_level;
+    for job in rx {
+        if sh.failed.load(Ordering::Relaxed) {
+            continue;
+        }
+        let plain = job.data.as_slice();
+        let bytes = blob::encode(sh.repo.keys(), job.kind, &job.id, plain, level);
+        let sealed = Sealed {
+            id: job.id,
+            kind: job.kind,
+            raw_len: plain.len() as u32,
+            bytes,
+        };
+        if tx.send(sealed).is_err() {
+            return;
+        }
+    }
+}
+
+fn packer(sh: &Shared, rx: &Receiver<Sealed>, tx: &Sender<FinishedPack>) {
+    let target = sh.repo.config().pack_size as usize;
+    let meta = sh.repo.keys().meta;
+    let mut data = PackWriter::new(BlobKind::Data, target + (1 << 20));
+    let mut tree = PackWriter::new(BlobKind::Tree, 1 << 20);
+    for s in rx {
+        let raw = u64::from(s.raw_len);
+        let stored = s.bytes.len() as u64;
+        let w = if s.kind == BlobKind::Data {
+            &mut data
+        } else {
+            &mut tree
+        };
+        w.add(s.id, s.raw_len, &s.bytes);
+        sh.stats.blobs_added.fetch_add(1, Ordering::Relaxed);
+        sh.stats.bytes_added.fetch_add(stored, Ordering::Relaxed);
+        if s.kind == BlobKind::Data {
+            sh.stats.raw_bytes_added.fetch_add(raw, Ordering::Relaxed);
+        }
+        if let Some(p) = &sh.progress {
+            crate::Progress::add(&p.bytes_added, stored);
+        }
+        if w.len() >= target {
+            let cap = if s.kind == BlobKind::Data {
+                target + (1 << 20)
+            } else {
+                1 << 20
+            };
+            let full = std::mem::replace(w, PackWriter::new(s.kind, cap));
+            if tx.send(full.finish(&meta)).is_err() {
+                return;
+            }
+        }
+    }
+    for w in [data, tree] {
+        if !w.is_empty() && tx.send(w.finish(&meta)).is_err() {
+            return;
+        }
+    }
+}
+
+fn uploader(sh: &Shared, rx: &Receiver<FinishedPack>) {
+    for pack in rx {
+        if sh.failed.load(Ordering::Relaxed) {
+            continue;
+        }
+        if let Err(e) = store_pack(sh, pack) {
+            sh.fail(e);
+        }
+    }
+}
+
+fn store_pack(sh: &Shared, pack: FinishedPack) -> Result<()> {
+    let size = pack.bytes.len() as u64;
+    let name = pack.id.to_hex();
+    match sh
+        .repo
+        .backend()
+        .create(FileKind::Pack, &name, bytes::Bytes::from(pack.bytes))
+    {
+        Ok(()) | Err(Error::AlreadyExists { .. }) => {}
+        Err(e) => return Err(e),
+    }
+    sh.repo
+        .index_mut()
+        .add_pack(pack.id, pack.kind, size, &pack.blobs);
+    {
+        let mut pending = sh.pending.lock().unwrap_or_else(|p| p.into_inner());
+        for b in &pack.blobs {
+            pending.remove(&b.id);
+        }
+    }
+    sh.session_index
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .packs
+        .push(IndexPack {
+            id: pack.id,
+            kind: pack.kind,
+            size,
+            blobs: pack.blobs,
+        });
+    flush_index(sh, false)
+}
+
+/// Writes the session's index entries once enough have gathered (or at the end).
+fn flush_index(sh: &Shared, force: bool) -> Result<()> {
+    let file = {
+        let mut idx = sh.session_index.lock().unwrap_or_else(|p| p.into_inner());
+        if idx.packs.is_empty() || (!force && idx.blob_count() < INDEX_FLUSH_BLOBS) {
+            return Ok(());
+        }
+        std::mem::take(&mut *idx)
+    };
+    sh.repo.save_index_file(&file).map(|_| ())
+}

@@ -1,0 +1,437 @@
+//! The repository: open/init, keys, and typed access to stored objects.
+
+use crate::backend::{Backend, FileKind};
+use crate::blob::{self, BlobKind};
+use crate::config::{Config, FORMAT_VERSION, KNOWN_FEATURES};
+use crate::crypto::{Argon2Params, ChunkingSecret, Keys, MasterSecret};
+use crate::envelope::{self, EnvelopeKind};
+use crate::error::{Error, Result};
+use crate::id::{content_hash, BlobId, IndexId, KeyId, SnapshotId};
+use crate::index::{IndexFile, MemIndex, INDEX_VERSION};
+use crate::keyslot::{KeySlot, Secret};
+use crate::snapshot::{Snapshot, SNAPSHOT_VERSION};
+use crate::tree::{Content, Tree};
+use bytes::Bytes;
+use rayon::prelude::*;
+use std::sync::{Arc, RwLock};
+
+/// Options for [`Repository::init`].
+#[derive(Clone, Debug)]
+pub struct InitOptions {
+    /// Argon2id cost for passphrase slots.
+    pub argon2: Argon2Params,
+    /// Label of the first key slot.
+    pub label: String,
+    /// zstd level for new blobs (0 = none).
+    pub compression_level: i32,
+    /// Override the chunking profiles (name → params).
+    pub profiles: Option<std::collections::BTreeMap<String, crate::chunker::ChunkerParams>>,
+    /// Target pack size in bytes.
+    pub pack_size: u32,
+    /// Reuse another repository's chunking secret so dedup carries across.
+    pub chunking_secret: Option<ChunkingSecret>,
+}
+
+impl Default for InitOptions {
+    fn default() -> Self {
+        InitOptions {
+            argon2: Argon2Params::default(),
+            label: String::new(),
+            compression_level: 3,
+            profiles: None,
+            pack_size: 16 * 1024 * 1024,
+            chunking_secret: None,
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub backend: Arc<dyn Backend>,
+    pub config: Config,
+    pub keys: Keys,
+    pub master: MasterSecret,
+    pub key_id: KeyId,
+    pub index: RwLock<MemIndex>,
+}
+
+/// An open repository. Cheap to clone; all clones share the index.
+#[derive(Clone)]
+pub struct Repository {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Repository {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Repository({})", self.inner.backend.location())
+    }
+}
+
+fn is_known_feature(f: &str) -> bool {
+    KNOWN_FEATURES.contains(&f)
+}
+
+impl Repository {
+    /// Creates a repository with a new master secret and one key slot.
+    pub fn init(backend: Arc<dyn Backend>, secret: &Secret, opts: InitOptions) -> Result<Self> {
+        match backend.read(FileKind::Config, "") {
+            Ok(_) => {
+                return Err(Error::invalid(format!(
+                    "a repository already exists at {}",
+                    backend.location()
+                )))
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
+        }
+        let master = MasterSecret::generate();
+        let chunking = opts
+            .chunking_secret
+            .unwrap_or_else(|| ChunkingSecret::derive(&master));
+        let mut config = Config::new(chunking);
+        config.compression_level = opts.compression_level;
+        config.pack_size = opts.pack_size.clamp(1 << 20, 1 << 30);
+        if let Some(p) = opts.profiles {
+            for params in p.values() {
+                params.validate()?;
+            }
+            config.profiles = p;
+        }
+        let slot = KeySlot::create(&master, secret, opts.argon2, &opts.label)?;
+        let key_id = KeyId(crate::id::random_bytes());
+        // Key first, config last: a repository without config does not exist.
+        backend.create(
+            FileKind::Key,
+            &key_id.to_hex(),
+            Bytes::from(slot.to_bytes()),
+        )?;
+        let meta = Keys::meta_only(&master);
+        let bytes = envelope::seal(EnvelopeKind::Config, FORMAT_VERSION, &meta, &config);
+        backend.create(FileKind::Config, "", Bytes::from(bytes))?;
+        let keys = Keys::derive(&master, &config.chunking_secret);
+        Ok(Self::assemble(
+            backend,
+            config,
+            keys,
+            master,
+            key_id,
+            MemIndex::new(),
+        ))
+    }
+
+    fn assemble(
+        backend: Arc<dyn Backend>,
+        config: Config,
+        keys: Keys,
+        master: MasterSecret,
+        key_id: KeyId,
+        index: MemIndex,
+    ) -> Self {
+        Repository {
+            inner: Arc::new(Inner {
+                backend,
+                config,
+                keys,
+                master,
+                key_id,
+                index: RwLock::new(index),
+            }),
+        }
+    }
+
+    /// Opens a repository with a secret that one of its key slots accepts,
+    /// and loads the index.
+    pub fn open(backend: Arc<dyn Backend>, secret: &Secret) -> Result<Self> {
+        let location = backend.location();
+        let raw = match backend.read(FileKind::Config, "") {
+            Ok(b) => b,
+            Err(e) if e.is_not_found() => return Err(Error::RepositoryNotFound(location)),
+            Err(e) => return Err(e),
+        };
+        if raw.len() < 4 || &raw[..3] != envelope::MAGIC || raw[3] != b'C' {
+            return Err(Error::NotARepository(
+                location,
+                "its config object is not a cairn config".into(),
+            ));
+        }
+        envelope::check_header(EnvelopeKind::Config, FORMAT_VERSION, &raw, "config")?;
+        let (key_id, master) = Self::unlock(backend.as_ref(), secret)?;
+        let meta = Keys::meta_only(&master);
+        let config: Config =
+            envelope::open(EnvelopeKind::Config, FORMAT_VERSION, &meta, &raw, "config")?;
+        if let Some(f) = config.features.iter().find(|f| !is_known_feature(f)) {
+            return Err(Error::UnsupportedVersion {
+                what: format!("feature {f:?}"),
+                found: config.version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        let keys = Keys::derive(&master, &config.chunking_secret);
+        let repo = Self::assemble(backend, config, keys, master, key_id, MemIndex::new());
+        repo.reload_index()?;
+        Ok(repo)
+    }
+
+    fn unlock(backend: &dyn Backend, secret: &Secret) -> Result<(KeyId, MasterSecret)> {
+        for (name, _) in backend.list(FileKind::Key)? {
+            let what = format!("key slot {name}");
+            let Ok(slot) = backend
+                .read(FileKind::Key, &name)
+                .and_then(|b| KeySlot::from_bytes(&b, &what))
+            else {
+                continue;
+            };
+            if let Some(m) = slot.unwrap_master(secret)? {
+                return Ok((KeyId::from_hex(&name)?, m));
+            }
+        }
+        Err(Error::WrongKey)
+    }
+
+    /// Reads every index file into the in-memory index.
+    pub fn reload_index(&self) -> Result<()> {
+        let names = self.inner.backend.list(FileKind::Index)?;
+        let files: Vec<IndexFile> = names
+            .par_iter()
+            .map(|(name, _)| self.load_index_file(&IndexId::from_hex(name)?))
+            .collect::<Result<_>>()?;
+        let mut idx = MemIndex::new();
+        for f in files {
+            for p in f.packs {
+                idx.add_pack(p.id, p.kind, p.size, &p.blobs);
+            }
+        }
+        idx.compact();
+        *self.index_mut() = idx;
+        Ok(())
+    }
+
+    /// Loads and decrypts one index file.
+    pub fn load_index_file(&self, id: &IndexId) -> Result<IndexFile> {
+        let bytes = self.inner.backend.read(FileKind::Index, &id.to_hex())?;
+        envelope::open(
+            EnvelopeKind::Index,
+            INDEX_VERSION,
+            &self.inner.keys.meta,
+            &bytes,
+            &format!("index {id}"),
+        )
+    }
+
+    /// Stores an index file. Its packs must already be stored.
+    pub fn save_index_file(&self, file: &IndexFile) -> Result<IndexId> {
+        let bytes = envelope::seal(
+            EnvelopeKind::Index,
+            INDEX_VERSION,
+            &self.inner.keys.meta,
+            file,
+        );
+        let id = IndexId(content_hash(&bytes));
+        self.create_idempotent(FileKind::Index, &id.to_hex(), bytes)?;
+        Ok(id)
+    }
+
+    /// Content-addressed create: an existing object with the same name has
+    /// the same content, so `AlreadyExists` is success.
+    pub(crate) fn create_idempotent(
+        &self,
+        kind: FileKind,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<()> {
+        match self.inner.backend.create(kind, name, Bytes::from(bytes)) {
+            Err(Error::AlreadyExists { .. }) => Ok(()),
+            other => other,
+        }
+    }
+
+    pub(crate) fn index(&self) -> std::sync::RwLockReadGuard<'_, MemIndex> {
+        self.inner.index.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn index_mut(&self) -> std::sync::RwLockWriteGuard<'_, MemIndex> {
+        self.inner.index.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The decrypted config.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The storage backend.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.inner.backend
+    }
+
+    /// The working keys.
+    pub fn keys(&self) -> &Keys {
+        &self.inner.keys
+    }
+
+    /// Id of the key slot this session was opened with.
+    pub fn key_id(&self) -> KeyId {
+        self.inner.key_id
+    }
+
+    /// Stores a snapshot. Its trees and index files must already be stored.
+    pub fn save_snapshot(&self, snap: &Snapshot) -> Result<SnapshotId> {
+        let bytes = envelope::seal(
+            EnvelopeKind::Snapshot,
+            SNAPSHOT_VERSION,
+            &self.inner.keys.meta,
+            snap,
+        );
+        let id = SnapshotId(content_hash(&bytes));
+        self.create_idempotent(FileKind::Snapshot, &id.to_hex(), bytes)?;
+        Ok(id)
+    }
+
+    /// Loads one snapshot.
+    pub fn load_snapshot(&self, id: &SnapshotId) -> Result<Snapshot> {
+        let bytes = self.inner.backend.read(FileKind::Snapshot, &id.to_hex())?;
+        if content_hash(&bytes) != id.0 {
+            return Err(Error::corrupt(
+                format!("snapshot {id}"),
+                "content does not match its name",
+            ));
+        }
+        envelope::open(
+            EnvelopeKind::Snapshot,
+            SNAPSHOT_VERSION,
+            &self.inner.keys.meta,
+            &bytes,
+            &format!("snapshot {id}"),
+        )
+    }
+
+    /// All snapshots, oldest first.
+    pub fn snapshots(&self) -> Result<Vec<(SnapshotId, Snapshot)>> {
+        let names = self.inner.backend.list(FileKind::Snapshot)?;
+        let mut all: Vec<(SnapshotId, Snapshot)> = names
+            .par_iter()
+            .map(|(n, _)| {
+                let id = SnapshotId::from_hex(n)?;
+                Ok((id, self.load_snapshot(&id)?))
+            })
+            .collect::<Result<_>>()?;
+        all.sort_by(|a, b| a.1.time_ns.cmp(&b.1.time_ns).then(a.0.cmp(&b.0)));
+        Ok(all)
+    }
+
+    /// Resolves `latest`, `latest~N` (the N-th before the newest), a full
+    /// id, or an unambiguous id prefix.
+    pub fn resolve_snapshot(&self, spec: &str) -> Result<SnapshotId> {
+        if let Some(rest) = spec.strip_prefix("latest") {
+            let back: usize = match rest.strip_prefix('~') {
+                None if rest.is_empty() => 0,
+                Some(n) => n
+                    .parse()
+                    .map_err(|_| Error::invalid(format!("bad snapshot spec {spec:?}")))?,
+                None => return Err(Error::invalid(format!("bad snapshot spec {spec:?}"))),
+            };
+            let snaps = self.snapshots()?;
+            return snaps
+                .len()
+                .checked_sub(back + 1)
+                .map(|i| snaps[i].0)
+                .ok_or_else(|| {
+                    Error::invalid(format!(
+                        "{spec}: the repository has only {} snapshots",
+                        snaps.len()
+                    ))
+                });
+        }
+        let spec_l = spec.to_ascii_lowercase();
+        let hits: Vec<String> = self
+            .inner
+            .backend
+            .list(FileKind::Snapshot)?
+            .into_iter()
+            .map(|(n, _)| n)
+            .filter(|n| n.starts_with(&spec_l))
+            .collect();
+        match hits.as_slice() {
+            [one] => SnapshotId::from_hex(one),
+            [] => Err(Error::NotFound {
+                kind: "snapshot".into(),
+                name: spec.into(),
+            }),
+            _ => Err(Error::invalid(format!(
+                "snapshot prefix {spec:?} is ambiguous ({} matches)",
+                hits.len()
+            ))),
+        }
+    }
+
+    /// Reads, decrypts and verifies one blob.
+    pub fn read_blob(&self, id: &BlobId) -> Result<Vec<u8>> {
+        let loc = self.index().get(id).ok_or_else(|| Error::NotFound {
+            kind: "blob".into(),
+            name: id.to_hex(),
+        })?;
+        let range = u64::from(loc.offset)..u64::from(loc.offset) + u64::from(loc.length);
+        let sealed = self
+            .inner
+            .backend
+            .read_range(FileKind::Pack, &loc.pack.to_hex(), range)?;
+        let what = format!("pack {} (blob {id} at offset {})", loc.pack, loc.offset);
+        blob::decode(&self.inner.keys, loc.kind, id, loc.raw_len, &sealed, &what)
+    }
+
+    /// Loads a tree blob.
+    pub fn load_tree(&self, id: &BlobId) -> Result<Tree> {
+        let bytes = self.read_blob(id)?;
+        envelope::decode(&bytes, &format!("tree {id}"))
+    }
+
+    /// Expands a node's content into the full chunk list.
+    pub fn chunk_list(&self, content: &Content) -> Result<Vec<BlobId>> {
+        match content {
+            Content::Inline(ids) => Ok(ids.clone()),
+            Content::Indirect(lists) => {
+                let mut out = Vec::new();
+                for l in lists {
+                    let part: Vec<BlobId> =
+                        envelope::decode(&self.read_blob(l)?, &format!("chunk list {l}"))?;
+                    out.extend(part);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// Where a blob is stored, if it is.
+    pub fn blob_location(&self, id: &BlobId) -> Option<crate::index::BlobLocation> {
+        self.index().get(id)
+    }
+
+    /// Reads and decrypts a pack's header (from its tail only).
+    pub fn read_pack_header(&self, id: &crate::id::PackId) -> Result<crate::pack::PackHeader> {
+        let name = id.to_hex();
+        let size = match self.index().packs().iter().find(|(p, _, _)| p == id) {
+            Some((_, _, size)) => *size,
+            None => self.inner.backend.read(FileKind::Pack, &name)?.len() as u64,
+        };
+        let what = format!("pack {id}");
+        let trailer_len = crate::pack::TRAILER_LEN as u64;
+        if size < trailer_len {
+            return Err(Error::corrupt(what, "shorter than its trailer"));
+        }
+        let trailer =
+            self.inner
+                .backend
+                .read_range(FileKind::Pack, &name, size - trailer_len..size)?;
+        let region = crate::pack::header_region_len(&trailer)
+            .filter(|r| *r <= size)
+            .ok_or_else(|| Error::corrupt(&what, "bad pack trailer"))?;
+        let tail = self
+            .inner
+            .backend
+            .read_range(FileKind::Pack, &name, size - region..size)?;
+        crate::pack::decode_header(&self.inner.keys.meta, &tail, size, &what)
+    }
+
+    /// Kind of a stored blob.
+    pub fn blob_kind(&self, id: &BlobId) -> Option<BlobKind> {
+        self.blob_location(id).map(|l| l.kind)
+    }
+}

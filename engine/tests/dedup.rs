@@ -1,0 +1,120 @@
+//! Deduplication: unchanged data adds nothing; a small edit adds little.
+
+mod common;
+use cairn::{BackupOptions, ParentChoice, StreamSource};
+use common::*;
+
+#[test]
+fn second_backup_of_unchanged_tree_adds_no_data_blobs() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let src = tmp.path().join("src");
+    make_tree(&src);
+    let (b, repo) = memory_repo();
+    let first = repo
+        .backup(BackupOptions {
+            paths: vec![src.clone()],
+            ..Default::default()
+        })
+        .expect("backup");
+    assert!(first.snapshot.summary.raw_bytes_added > 5 << 20);
+    let packs_before = pack_bytes(b.as_ref());
+    let second = repo
+        .backup(BackupOptions {
+            paths: vec![src.clone()],
+            ..Default::default()
+        })
+        .expect("backup");
+    assert_eq!(
+        second.snapshot.parent,
+        Some(first.id),
+        "parent picked automatically"
+    );
+    assert_eq!(second.snapshot.summary.raw_bytes_added, 0);
+    assert_eq!(
+        second.snapshot.summary.bytes_read, 0,
+        "unchanged files are not read"
+    );
+    assert_eq!(
+        second.snapshot.summary.unchanged_files,
+        second.snapshot.summary.files
+    );
+    assert_eq!(
+        pack_bytes(b.as_ref()),
+        packs_before,
+        "no new packs: trees are identical too"
+    );
+    // Without a parent every file is read, and still nothing new is stored.
+    let third = repo
+        .backup(BackupOptions {
+            paths: vec![src],
+            parent: ParentChoice::None,
+            ..Default::default()
+        })
+        .expect("backup");
+    assert!(third.snapshot.summary.bytes_read > 5 << 20);
+    assert_eq!(third.snapshot.summary.raw_bytes_added, 0);
+}
+
+#[test]
+fn one_percent_edit_in_a_large_file_adds_little() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    let size = 64 << 20;
+    let mut data = noise(size, 77);
+    std::fs::write(src.join("big"), &data).expect("write");
+    let (b, repo) = memory_repo();
+    repo.backup(BackupOptions {
+        paths: vec![src.clone()],
+        ..Default::default()
+    })
+    .expect("backup");
+    let before = pack_bytes(b.as_ref());
+    let edit = size / 100;
+    let mid = size / 2;
+    data[mid..mid + edit].copy_from_slice(&noise(edit, 78));
+    std::fs::write(src.join("big"), &data).expect("write");
+    let res = repo
+        .backup(BackupOptions {
+            paths: vec![src],
+            ..Default::default()
+        })
+        .expect("backup");
+    let grown = pack_bytes(b.as_ref()) - before;
+    // The edit touches at most two 1 MiB-average chunks beyond itself
+    // (max chunk 8 MiB each side in the worst case).
+    assert!(
+        grown >= edit as u64,
+        "the edit itself must be stored: {grown}"
+    );
+    assert!(
+        grown <= edit as u64 + 16 * (1 << 20),
+        "grew {grown} bytes for a {edit}-byte edit"
+    );
+    assert!(res.snapshot.summary.raw_bytes_added < (edit as u64) * 8);
+}
+
+#[test]
+fn same_chunk_in_flight_twice_is_stored_once() {
+    let (b, repo) = memory_repo();
+    let data = noise(4 << 20, 5);
+    let res = repo
+        .backup(BackupOptions {
+            streams: vec![
+                StreamSource::from_reader("a", std::io::Cursor::new(data.clone())),
+                StreamSource::from_reader("b", std::io::Cursor::new(data.clone())),
+            ],
+            ..Default::default()
+        })
+        .expect("backup");
+    // Reopening loads the index compactly: exactly 48 bytes per blob.
+    let repo = cairn::Repository::open(b, &secret()).expect("open");
+    let s = repo.stats().expect("stats");
+    assert!(
+        s.unique_raw_bytes <= data.len() as u64 + 1024,
+        "stored once: {}",
+        s.unique_raw_bytes
+    );
+    assert_eq!(res.snapshot.summary.raw_bytes_added, data.len() as u64);
+    assert_eq!(s.index_bytes_per_blob, 48.0);
+}
