@@ -1,0 +1,184 @@
+//! Command-line definitions.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Deduplicating, encrypted backups.
+#[derive(Parser, Debug)]
+#[command(name = "cairn", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Repository location (a directory). Default: $CAIRN_REPOSITORY, else
+    /// the default local repository in the user's data directory.
+    #[arg(short = 'r', long, global = true, env = "CAIRN_REPOSITORY")]
+    pub repo: Option<String>,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// No progress output.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More log output (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a new repository.
+    Init(InitArgs),
+    /// Manage key slots.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Back up files, directories and streams into a new snapshot.
+    Backup(BackupArgs),
+    /// List snapshots.
+    Snapshots,
+    /// List the contents of a snapshot.
+    Ls(LsArgs),
+    /// Show what changed between two snapshots.
+    Diff(DiffArgs),
+    /// Repository sizes, deduplication and index memory.
+    Stats,
+    /// Restore a snapshot into a directory.
+    Restore(RestoreArgs),
+    /// Write one file or stream of a snapshot to stdout.
+    Dump(DumpArgs),
+    /// Show a decrypted repository object (debugging).
+    Cat(CatArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Create a new random key file at this path and use it as the first key.
+    #[arg(long)]
+    pub generate_key_file: Option<PathBuf>,
+    /// zstd level for new data (0 = no compression).
+    #[arg(long, default_value_t = 3)]
+    pub compression: i32,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Add a key slot. The new secret comes from --new-key-file,
+    /// CAIRN_NEW_PASSWORD_FILE, CAIRN_NEW_PASSWORD_COMMAND, or a prompt.
+    Add(KeyAddArgs),
+    /// List key slots.
+    List,
+    /// Remove a key slot (not the last one, not the one in use).
+    Remove {
+        /// Key id or unambiguous prefix.
+        id: String,
+    },
+    /// Replace the key in use by a new one.
+    Passwd(KeyAddArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct KeyAddArgs {
+    /// Use (or create, if missing) this key file as the new secret.
+    #[arg(long)]
+    pub new_key_file: Option<PathBuf>,
+    /// A label for the slot.
+    #[arg(long, default_value = "")]
+    pub label: String,
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    /// Files and directories to back up.
+    pub paths: Vec<PathBuf>,
+    /// Exclude entries matching this pattern (repeatable).
+    #[arg(short, long)]
+    pub exclude: Vec<String>,
+    /// Read exclude patterns from a file, one per line (repeatable).
+    #[arg(long)]
+    pub exclude_file: Vec<PathBuf>,
+    /// Also exclude the source documents' temporary data:
+    /// TEMP.*, tmp/, DR_TMP_DIR/, pending/.
+    #[arg(long)]
+    pub exclude_temp: bool,
+    /// Tag the snapshot (repeatable).
+    #[arg(long)]
+    pub tag: Vec<String>,
+    /// Host name to record.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Snapshot time instead of now (RFC 3339 or "YYYY-MM-DD HH:MM:SS", UTC).
+    #[arg(long)]
+    pub time: Option<String>,
+    /// Parent snapshot for change detection ("none" to read everything).
+    #[arg(long)]
+    pub parent: Option<String>,
+    /// Back up standard input as a stream.
+    #[arg(long)]
+    pub stdin: bool,
+    /// Stream name for --stdin or --stdin-from-command.
+    #[arg(long, default_value = "stdin")]
+    pub stdin_name: String,
+    /// Back up the stdout of the command given after `--`. A non-zero exit
+    /// fails the backup and writes no snapshot.
+    #[arg(long)]
+    pub stdin_from_command: bool,
+    /// Chunking profile for the stream ("files" or "database").
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Worker threads (default: one per CPU).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// The command for --stdin-from-command.
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct LsArgs {
+    /// Snapshot id, prefix, or "latest".
+    pub snapshot: String,
+    /// Only below this path.
+    pub path: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// First snapshot.
+    pub a: String,
+    /// Second snapshot.
+    pub b: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// Snapshot id, prefix, or "latest".
+    pub snapshot: String,
+    /// Directory to restore into.
+    #[arg(short, long)]
+    pub target: PathBuf,
+    /// Only restore these snapshot paths and what is below them (repeatable).
+    #[arg(short, long)]
+    pub include: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DumpArgs {
+    /// Snapshot id, prefix, or "latest".
+    pub snapshot: String,
+    /// Path of a file or name of a stream in the snapshot.
+    pub path: String,
+}
+
+#[derive(Args, Debug)]
+pub struct CatArgs {
+    /// config, snapshot, index or pack.
+    pub kind: String,
+    /// Object id (not for config).
+    pub id: Option<String>,
+}

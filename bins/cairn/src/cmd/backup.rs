@@ -1,0 +1,145 @@
+//! `cairn backup`.
+
+use crate::cli::{BackupArgs, Global};
+use crate::{context, exit, output, progress};
+use anyhow::{bail, Context, Result};
+use cairn::{BackupOptions, ParentChoice, StreamSource};
+use std::process::ExitCode;
+
+pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
+    let streams = streams(a)?;
+    if a.paths.is_empty() && streams.is_empty() {
+        bail!("nothing to back up: give paths, --stdin, or --stdin-from-command -- CMD");
+    }
+    let excludes = excludes(a)?;
+    let time_ns = a.time.as_deref().map(parse_time).transpose()?;
+    let repo = context::open_or_create_default(g)?;
+    let parent = match a.parent.as_deref() {
+        None => ParentChoice::Auto,
+        Some("none") => ParentChoice::None,
+        Some(p) => ParentChoice::Id(repo.resolve_snapshot(p)?),
+    };
+    let reporter = progress::Reporter::start("backup", g.json, g.quiet);
+    if !a.paths.is_empty() {
+        let ex = cairn::exclude::Excludes::new(&excludes)?;
+        let abs = a
+            .paths
+            .iter()
+            .filter_map(|p| std::path::absolute(p).ok())
+            .collect();
+        progress::scan_totals(abs, ex, reporter.counters.clone());
+    }
+    let result = repo.backup(BackupOptions {
+        paths: a.paths.clone(),
+        streams,
+        excludes,
+        tags: a.tag.clone(),
+        host: a.host.clone(),
+        time_ns,
+        parent,
+        threads: a.threads,
+        progress: Some(reporter.counters.clone()),
+        ..Default::default()
+    });
+    drop(reporter);
+    let res = result?;
+    for w in &res.warnings {
+        eprintln!("cairn: warning: could not read {w}");
+    }
+    let s = &res.snapshot.summary;
+    if g.json {
+        let mut v = output::snapshot_json(&res.id, &res.snapshot);
+        v["message_type"] = "summary".into();
+        v["snapshot_id"] = res.id.to_hex().into();
+        v["warnings"] = res.warnings.clone().into();
+        output::json(&v);
+    } else if !g.quiet {
+        crate::out!(
+            "snapshot {} saved: {} files, {} dirs, {} streams; {} read, {} new ({} stored) in {:.1}s",
+            res.id.short(),
+            s.files,
+            s.dirs,
+            s.streams,
+            output::bytes(s.bytes_read),
+            output::bytes(s.raw_bytes_added),
+            output::bytes(s.bytes_added),
+            s.duration_ms as f64 / 1000.0
+        );
+    }
+    if res.warnings.is_empty() {
+        super::ok()
+    } else {
+        eprintln!(
+            "cairn: {} entries could not be read; the snapshot was written without them",
+            res.warnings.len()
+        );
+        Ok(ExitCode::from(exit::PARTIAL))
+    }
+}
+
+fn streams(a: &BackupArgs) -> Result<Vec<StreamSource>> {
+    let mut out = Vec::new();
+    if a.stdin && a.stdin_from_command {
+        bail!("--stdin and --stdin-from-command exclude each other");
+    }
+    if a.stdin {
+        out.push(StreamSource::from_reader(
+            a.stdin_name.clone(),
+            std::io::stdin(),
+        ));
+    }
+    if a.stdin_from_command {
+        if a.command.is_empty() {
+            bail!("--stdin-from-command needs a command after `--`");
+        }
+        out.push(StreamSource::from_command(
+            a.stdin_name.clone(),
+            &a.command,
+        )?);
+    } else if !a.command.is_empty() {
+        bail!("arguments after `--` are only used with --stdin-from-command");
+    }
+    if let Some(p) = &a.profile {
+        out = out.into_iter().map(|s| s.with_profile(p.clone())).collect();
+    }
+    Ok(out)
+}
+
+fn excludes(a: &BackupArgs) -> Result<Vec<String>> {
+    let mut out = a.exclude.clone();
+    for f in &a.exclude_file {
+        let text = std::fs::read_to_string(f)
+            .with_context(|| format!("reading exclude file {}", f.display()))?;
+        out.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(String::from),
+        );
+    }
+    if a.exclude_temp {
+        out.extend(
+            cairn::exclude::SEED_TEMP_EXCLUDES
+                .iter()
+                .map(|s| s.to_string()),
+        );
+    }
+    Ok(out)
+}
+
+/// RFC 3339, or "YYYY-MM-DD HH:MM:SS" / "YYYY-MM-DD" in UTC.
+pub fn parse_time(s: &str) -> Result<i64> {
+    let dt = chrono::DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&chrono::Utc))
+        .or_else(|_| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").map(|n| n.and_utc())
+        })
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+        })
+        .with_context(|| {
+            format!("cannot parse time {s:?}: use RFC 3339 or \"YYYY-MM-DD HH:MM:SS\"")
+        })?;
+    dt.timestamp_nanos_opt().context("time out of range")
+}

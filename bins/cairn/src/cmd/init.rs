@@ -1,0 +1,40 @@
+//! `cairn init`.
+
+use crate::cli::{Global, InitArgs};
+use crate::context;
+use anyhow::Result;
+use cairn::{InitOptions, Repository, Secret};
+use std::process::ExitCode;
+
+pub fn run(g: &Global, a: &InitArgs) -> Result<ExitCode> {
+    let (loc, _) = context::location(g)?;
+    let secret = match &a.generate_key_file {
+        Some(p) => Secret::generate_key_file(p)?,
+        None => context::init_secret()?,
+    };
+    let backend = cairn::open_backend(&loc, true)?;
+    let opts = InitOptions {
+        compression_level: a.compression,
+        label: "initial key".into(),
+        ..Default::default()
+    };
+    let repo = Repository::init(backend, &secret, opts)?;
+    if g.json {
+        crate::output::json(&serde_json::json!({
+            "message_type": "initialized", "repository": loc,
+            "id": repo.config().id.to_hex(), "key_id": repo.key_id().to_hex(),
+        }));
+    } else {
+        crate::out!(
+            "created cairn repository {} at {loc}",
+            repo.config().id.short()
+        );
+        if let Some(p) = &a.generate_key_file {
+            crate::out!(
+                "its key is in {}: losing that file means losing access to the backups",
+                p.display()
+            );
+        }
+    }
+    super::ok()
+}

@@ -1,0 +1,94 @@
+//! `cairn key add|list|remove|passwd`.
+
+use crate::cli::{Global, KeyAddArgs, KeyCommand};
+use crate::context;
+use anyhow::Result;
+use cairn::keyslot::SlotKind;
+use cairn::Argon2Params;
+use std::process::ExitCode;
+
+pub fn run(g: &Global, k: &KeyCommand) -> Result<ExitCode> {
+    let repo = context::open(g)?;
+    match k {
+        KeyCommand::Add(a) => {
+            let id = add(&repo, a)?;
+            report(g, "added", &id.to_hex());
+        }
+        KeyCommand::List => list(g, &repo)?,
+        KeyCommand::Remove { id } => {
+            let id = repo.resolve_key(id)?;
+            repo.remove_key(&id)?;
+            report(g, "removed", &id.to_hex());
+        }
+        KeyCommand::Passwd(a) => {
+            let new = add(&repo, a)?;
+            let old = repo.key_id();
+            // The session still holds the master secret; remove the old
+            // slot directly (the new one keeps the repository readable).
+            repo.backend()
+                .delete(cairn::backend::FileKind::Key, &old.to_hex())?;
+            report(
+                g,
+                "replaced",
+                &format!("{} -> {}", old.short(), new.short()),
+            );
+        }
+    }
+    super::ok()
+}
+
+fn add(repo: &cairn::Repository, a: &KeyAddArgs) -> Result<cairn::id::KeyId> {
+    let secret = context::new_secret(a.new_key_file.as_deref())?;
+    Ok(repo.add_key(&secret, Argon2Params::default(), &a.label)?)
+}
+
+fn report(g: &Global, what: &str, id: &str) {
+    if g.json {
+        crate::output::json(
+            &serde_json::json!({ "message_type": format!("key_{what}"), "id": id }),
+        );
+    } else {
+        crate::out!("key {what}: {id}");
+    }
+}
+
+fn list(g: &Global, repo: &cairn::Repository) -> Result<()> {
+    let keys = repo.list_keys()?;
+    let kind = |k: SlotKind| match k {
+        SlotKind::Passphrase => "password",
+        SlotKind::KeyFile => "key-file",
+        SlotKind::Command => "command",
+    };
+    if g.json {
+        let v: Vec<_> = keys
+            .iter()
+            .map(|(id, s)| {
+                serde_json::json!({
+                    "id": id.to_hex(), "current": *id == repo.key_id(), "kind": kind(s.kind),
+                    "label": s.label, "host": s.host, "created": cairn::snapshot::format_time(s.created_ns),
+                })
+            })
+            .collect();
+        crate::output::json(&serde_json::Value::Array(v));
+        return Ok(());
+    }
+    crate::out!(
+        " {:<8}  {:<9} {:<20}  {:<16} label",
+        "id",
+        "kind",
+        "created",
+        "host"
+    );
+    for (id, s) in &keys {
+        let cur = if *id == repo.key_id() { "*" } else { " " };
+        crate::out!(
+            "{cur}{:<8}  {:<9} {:<20}  {:<16} {}",
+            id.short(),
+            kind(s.kind),
+            cairn::snapshot::format_time(s.created_ns),
+            s.host,
+            s.label
+        );
+    }
+    Ok(())
+}

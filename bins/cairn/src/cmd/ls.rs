@@ -1,0 +1,60 @@
+//! `cairn ls`.
+
+use crate::cli::{Global, LsArgs};
+use crate::{context, output};
+use anyhow::Result;
+use cairn::tree::NodeKind;
+use std::process::ExitCode;
+
+pub fn run(g: &Global, a: &LsArgs) -> Result<ExitCode> {
+    let repo = context::open(g)?;
+    let id = repo.resolve_snapshot(&a.snapshot)?;
+    let snap = repo.load_snapshot(&id)?;
+    let mut rows = Vec::new();
+    let mut visit = |path: &str, n: &cairn::tree::Node| {
+        rows.push((path.to_string(), n.clone()));
+        Ok(())
+    };
+    match a
+        .path
+        .as_deref()
+        .map(|p| p.trim_end_matches('/'))
+        .filter(|p| !p.is_empty())
+    {
+        None => repo.walk_tree(&snap.tree, "", &mut visit)?,
+        Some(p) => {
+            let node = repo.find_path(&id, p)?;
+            let prefix = if p.starts_with('/') {
+                p.to_string()
+            } else {
+                format!("/{p}")
+            };
+            visit(&prefix, &node)?;
+            if let NodeKind::Dir { subtree } = &node.kind {
+                repo.walk_tree(subtree, &prefix, &mut visit)?;
+            }
+        }
+    }
+    if g.json {
+        let v: Vec<_> = rows
+            .iter()
+            .map(|(p, n)| {
+                serde_json::json!({
+                    "path": p, "type": n.type_char().to_string(), "size": n.size(),
+                    "mode": n.meta.mode & 0o7777, "mtime": cairn::snapshot::format_time(n.meta.mtime_ns),
+                })
+            })
+            .collect();
+        output::json(&serde_json::Value::Array(v));
+        return super::ok();
+    }
+    for (p, n) in &rows {
+        crate::out!(
+            "{} {:>10} {} {p}",
+            output::mode_string(n.type_char(), n.meta.mode),
+            n.size(),
+            cairn::snapshot::format_time(n.meta.mtime_ns)
+        );
+    }
+    super::ok()
+}

@@ -1,0 +1,38 @@
+//! One file per command.
+
+mod backup;
+mod cat;
+mod diff;
+mod dump;
+mod init;
+mod key;
+mod ls;
+mod restore;
+mod snapshots;
+mod stats;
+
+use crate::cli::{Cli, Command};
+use anyhow::Result;
+use std::process::ExitCode;
+
+/// Runs the parsed command and returns its exit code.
+pub fn run(cli: &Cli) -> Result<ExitCode> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Init(a) => init::run(g, a),
+        Command::Key(k) => key::run(g, k),
+        Command::Backup(a) => backup::run(g, a),
+        Command::Snapshots => snapshots::run(g),
+        Command::Ls(a) => ls::run(g, a),
+        Command::Diff(a) => diff::run(g, a),
+        Command::Stats => stats::run(g),
+        Command::Restore(a) => restore::run(g, a),
+        Command::Dump(a) => dump::run(g, a),
+        Command::Cat(a) => cat::run(g, a),
+    }
+}
+
+/// Exit code 0.
+pub fn ok() -> Result<ExitCode> {
+    Ok(ExitCode::from(crate::exit::OK))
+}

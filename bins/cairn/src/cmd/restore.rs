@@ -1,0 +1,47 @@
+//! `cairn restore`.
+
+use crate::cli::{Global, RestoreArgs};
+use crate::{context, output, progress};
+use anyhow::Result;
+use cairn::RestoreOptions;
+use std::process::ExitCode;
+
+pub fn run(g: &Global, a: &RestoreArgs) -> Result<ExitCode> {
+    let repo = context::open(g)?;
+    let id = repo.resolve_snapshot(&a.snapshot)?;
+    let snap = repo.load_snapshot(&id)?;
+    let reporter = progress::Reporter::start("restore", g.json, g.quiet);
+    if a.include.is_empty() {
+        cairn::Progress::add(&reporter.counters.total_bytes, snap.summary.total_bytes);
+    }
+    let started = std::time::Instant::now();
+    let res = repo.restore(
+        &id,
+        RestoreOptions {
+            target: a.target.clone(),
+            include: a.include.clone(),
+            progress: Some(reporter.counters.clone()),
+        },
+    );
+    drop(reporter);
+    let s = res?;
+    if g.json {
+        output::json(&serde_json::json!({
+            "message_type": "summary", "snapshot_id": id.to_hex(), "target": a.target,
+            "files": s.files, "dirs": s.dirs, "symlinks": s.symlinks, "bytes": s.bytes,
+            "duration_ms": started.elapsed().as_millis() as u64,
+        }));
+    } else if !g.quiet {
+        crate::out!(
+            "restored snapshot {} to {}: {} files, {} dirs, {} symlinks, {} in {:.1}s",
+            id.short(),
+            a.target.display(),
+            s.files,
+            s.dirs,
+            s.symlinks,
+            output::bytes(s.bytes),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    super::ok()
+}

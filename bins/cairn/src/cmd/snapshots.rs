@@ -1,0 +1,41 @@
+//! `cairn snapshots`.
+
+use crate::cli::Global;
+use crate::{context, output};
+use anyhow::Result;
+use std::process::ExitCode;
+
+pub fn run(g: &Global) -> Result<ExitCode> {
+    let repo = context::open(g)?;
+    let snaps = repo.snapshots()?;
+    if g.json {
+        let v: Vec<_> = snaps
+            .iter()
+            .map(|(id, s)| output::snapshot_json(id, s))
+            .collect();
+        output::json(&serde_json::Value::Array(v));
+        return super::ok();
+    }
+    crate::out!(
+        "{:<8}  {:<20}  {:<16}  {:<12}  {:>10}  paths",
+        "id",
+        "time",
+        "host",
+        "tags",
+        "size"
+    );
+    crate::out!("{}", "-".repeat(80));
+    for (id, s) in &snaps {
+        crate::out!(
+            "{:<8}  {:<20}  {:<16}  {:<12}  {:>10}  {}",
+            id.short(),
+            s.time_string(),
+            s.host,
+            s.tags.join(","),
+            output::bytes(s.summary.total_bytes),
+            s.paths.join(" ")
+        );
+    }
+    crate::out!("{} snapshots", snaps.len());
+    super::ok()
+}

@@ -1,0 +1,164 @@
+//! Finding the repository and its key.
+
+use crate::cli::Global;
+use anyhow::{bail, Context, Result};
+use cairn::{InitOptions, Repository, Secret};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// The default local repository and its key file.
+pub struct DefaultRepo {
+    pub repo: PathBuf,
+    pub key: PathBuf,
+}
+
+/// `$XDG_DATA_HOME/cairn/repository` and `$XDG_CONFIG_HOME/cairn/repository.key`
+/// (defaults `~/.local/share` and `~/.config`).
+pub fn default_repo() -> Result<DefaultRepo> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let base = |var: &str, fallback: &str| -> Result<PathBuf> {
+        match std::env::var_os(var).filter(|v| !v.is_empty()) {
+            Some(v) => Ok(PathBuf::from(v)),
+            None => Ok(home
+                .clone()
+                .context("HOME is not set; pass --repo")?
+                .join(fallback)),
+        }
+    };
+    Ok(DefaultRepo {
+        repo: base("XDG_DATA_HOME", ".local/share")?.join("cairn/repository"),
+        key: base("XDG_CONFIG_HOME", ".config")?.join("cairn/repository.key"),
+    })
+}
+
+/// Location string of the repository to use, and whether it is the default.
+pub fn location(g: &Global) -> Result<(String, bool)> {
+    match &g.repo {
+        Some(r) if !r.is_empty() => Ok((r.clone(), false)),
+        _ => Ok((default_repo()?.repo.display().to_string(), true)),
+    }
+}
+
+fn env_set(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The secret from the environment (or a TTY prompt). `prefix` is `CAIRN_`
+/// or `CAIRN_NEW_`.
+pub fn secret_from_env(prefix: &str, confirm: bool) -> Result<Option<Secret>> {
+    if let Some(f) = env_set(&format!("{prefix}PASSWORD_FILE")) {
+        let text = std::fs::read(&f).with_context(|| format!("reading password file {f}"))?;
+        let mut p = text;
+        while p.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            p.pop();
+        }
+        if p.is_empty() {
+            bail!("password file {f} is empty");
+        }
+        return Ok(Some(Secret::Passphrase(p)));
+    }
+    if let Some(c) = env_set(&format!("{prefix}PASSWORD_COMMAND")) {
+        return Ok(Some(Secret::from_command(&["sh".into(), "-c".into(), c])?));
+    }
+    if let Some(k) = env_set(&format!("{prefix}KEY_FILE")) {
+        return Ok(Some(Secret::from_key_file(std::path::Path::new(&k))?));
+    }
+    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        let p = rpassword::prompt_password("enter password for repository: ")?;
+        if confirm {
+            let again = rpassword::prompt_password("enter password again: ")?;
+            if again != p {
+                bail!("passwords do not match");
+            }
+        }
+        if p.is_empty() {
+            bail!("empty password");
+        }
+        return Ok(Some(Secret::passphrase(p)));
+    }
+    Ok(None)
+}
+
+fn no_key_error() -> anyhow::Error {
+    anyhow::anyhow!(
+        "no key given: set CAIRN_PASSWORD_FILE, CAIRN_PASSWORD_COMMAND or CAIRN_KEY_FILE, or run on a terminal to be asked"
+    )
+}
+
+/// Opens the configured repository.
+pub fn open(g: &Global) -> Result<Repository> {
+    let (loc, is_default) = location(g)?;
+    let backend = cairn::open_backend(&loc, false)?;
+    match backend.read(cairn::backend::FileKind::Config, "") {
+        Err(e) if e.is_not_found() => return Err(cairn::Error::RepositoryNotFound(loc).into()),
+        _ => {}
+    }
+    let secret = match secret_from_env("CAIRN_", false)? {
+        Some(s) => s,
+        None if is_default => {
+            let d = default_repo()?;
+            if !d.repo.join("config").exists() {
+                return Err(cairn::Error::RepositoryNotFound(loc).into());
+            }
+            Secret::from_key_file(&d.key).with_context(|| {
+                format!("reading the default repository's key {}", d.key.display())
+            })?
+        }
+        None => return Err(no_key_error()),
+    };
+    Ok(Repository::open(backend, &secret)?)
+}
+
+/// Opens the configured repository; for the default repository, creates it
+/// (with a new key file and a clear warning) when it does not exist yet.
+pub fn open_or_create_default(g: &Global) -> Result<Repository> {
+    let (_, is_default) = location(g)?;
+    if is_default && secret_from_env("CAIRN_", false)?.is_none() {
+        let d = default_repo()?;
+        if !d.repo.join("config").exists() {
+            return create_default(&d);
+        }
+    }
+    open(g)
+}
+
+fn create_default(d: &DefaultRepo) -> Result<Repository> {
+    let secret = if d.key.exists() {
+        Secret::from_key_file(&d.key)?
+    } else {
+        Secret::generate_key_file(&d.key)?
+    };
+    let backend = cairn::open_backend(&d.repo.display().to_string(), true)?;
+    let repo = Repository::init(
+        backend,
+        &secret,
+        InitOptions {
+            label: "default key file".into(),
+            ..Default::default()
+        },
+    )?;
+    eprintln!("cairn: created a new repository at {}", d.repo.display());
+    eprintln!("cairn: its key is in {}", d.key.display());
+    eprintln!("cairn: WARNING: keep a copy of that key file somewhere safe and separate.");
+    eprintln!("cairn:          Without it these backups cannot be read by anyone, ever.");
+    Ok(repo)
+}
+
+/// The secret for `init` (never a prompt without confirmation).
+pub fn init_secret() -> Result<Secret> {
+    secret_from_env("CAIRN_", true)?.ok_or_else(no_key_error)
+}
+
+/// The new secret for `key add` / `key passwd`.
+pub fn new_secret(key_file: Option<&std::path::Path>) -> Result<Secret> {
+    if let Some(p) = key_file {
+        return Ok(if p.exists() {
+            Secret::from_key_file(p)?
+        } else {
+            Secret::generate_key_file(p)?
+        });
+    }
+    secret_from_env("CAIRN_NEW_", true)?.ok_or_else(|| {
+        anyhow::anyhow!("no new key given: use --new-key-file, CAIRN_NEW_PASSWORD_FILE or CAIRN_NEW_PASSWORD_COMMAND")
+    })
+}

@@ -1,0 +1,45 @@
+//! Exit codes and one-line error messages.
+
+use std::process::ExitCode;
+
+/// Success.
+pub const OK: u8 = 0;
+/// The command failed.
+pub const FAILED: u8 = 1;
+/// Backup finished, but some files could not be read (snapshot written).
+pub const PARTIAL: u8 = 3;
+/// No repository at the location (or not a cairn repository).
+pub const REPO_NOT_FOUND: u8 = 10;
+/// The key does not open the repository.
+pub const WRONG_KEY: u8 = 12;
+
+/// Maps an error to its documented exit code.
+pub fn code_for(e: &anyhow::Error) -> ExitCode {
+    let code = match e.downcast_ref::<cairn::Error>() {
+        Some(cairn::Error::RepositoryNotFound(_) | cairn::Error::NotARepository(..)) => {
+            REPO_NOT_FOUND
+        }
+        Some(cairn::Error::WrongKey) => WRONG_KEY,
+        _ => FAILED,
+    };
+    ExitCode::from(code)
+}
+
+/// The error and its causes on one line, with a hint where one helps.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut msg = e
+        .chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ");
+    match e.downcast_ref::<cairn::Error>() {
+        Some(cairn::Error::WrongKey) => {
+            msg.push_str(" (check CAIRN_PASSWORD_FILE, CAIRN_PASSWORD_COMMAND or CAIRN_KEY_FILE)")
+        }
+        Some(cairn::Error::Corrupt { .. }) => {
+            msg.push_str(" (the repository is damaged; do not prune, keep a copy)")
+        }
+        _ => {}
+    }
+    msg.replace('\n', " ")
+}

@@ -1,0 +1,36 @@
+//! `cairn`: the command-line tool over the cairn engine.
+
+mod cli;
+mod cmd;
+mod context;
+mod exit;
+mod output;
+mod progress;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging(cli.global.verbose);
+    match cmd::run(&cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("cairn: error: {}", exit::one_line(&e));
+            exit::code_for(&e)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => tracing::Level::WARN,
+        1 => tracing::Level::INFO,
+        _ => tracing::Level::DEBUG,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,134 @@
+//! Rendering engine progress counters: a bar on a terminal, JSON status
+//! lines with --json, nothing otherwise.
+
+use cairn::Progress;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// A running progress display; stops when dropped.
+pub struct Reporter {
+    pub counters: Arc<Progress>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Bar,
+    Json,
+    Off,
+}
+
+impl Reporter {
+    /// Starts a display for an operation named `what`.
+    pub fn start(what: &'static str, json: bool, quiet: bool) -> Self {
+        let mode = if quiet {
+            Mode::Off
+        } else if json {
+            Mode::Json
+        } else if std::io::stderr().is_terminal() {
+            Mode::Bar
+        } else {
+            Mode::Off
+        };
+        let counters = Arc::new(Progress::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = (mode != Mode::Off).then(|| {
+            let (c, s) = (counters.clone(), stop.clone());
+            std::thread::spawn(move || render(what, mode, &c, &s))
+        });
+        Reporter {
+            counters,
+            stop,
+            thread,
+        }
+    }
+}
+
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn render(what: &str, mode: Mode, c: &Progress, stop: &AtomicBool) {
+    let bar = ProgressBar::new(0);
+    if mode == Mode::Bar {
+        let style = ProgressStyle::with_template(
+            "{prefix} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar.set_prefix(what.to_string());
+    }
+    let mut tick = 0u32;
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(100));
+        tick += 1;
+        let (bytes, total, files) = (
+            Progress::get(&c.bytes),
+            Progress::get(&c.total_bytes),
+            Progress::get(&c.files),
+        );
+        match mode {
+            Mode::Bar => {
+                bar.set_length(total.max(bytes));
+                bar.set_position(bytes);
+                bar.set_message(format!(
+                    "{files} files, {} new",
+                    crate::output::bytes(Progress::get(&c.bytes_added))
+                ));
+            }
+            Mode::Json if tick.is_multiple_of(10) => {
+                let pct = if total > 0 {
+                    bytes as f64 / total as f64
+                } else {
+                    0.0
+                };
+                crate::output::json(&serde_json::json!({
+                    "message_type": "status", "operation": what, "files_done": files,
+                    "total_files": Progress::get(&c.total_files), "bytes_done": bytes,
+                    "total_bytes": total, "percent_done": pct,
+                    "bytes_added": Progress::get(&c.bytes_added), "errors": Progress::get(&c.errors),
+                }));
+            }
+            _ => {}
+        }
+    }
+    bar.finish_and_clear();
+}
+
+/// Counts the bytes and files under `paths` in the background so the bar
+/// can show an ETA. Approximate: it ignores excludes it cannot see.
+pub fn scan_totals(
+    paths: Vec<std::path::PathBuf>,
+    excludes: cairn::exclude::Excludes,
+    c: Arc<Progress>,
+) {
+    std::thread::spawn(move || {
+        let mut stack = paths;
+        while let Some(p) = stack.pop() {
+            let Ok(m) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
+            if excludes.is_excluded(&p, m.is_dir()) {
+                continue;
+            }
+            if m.is_dir() {
+                if let Ok(rd) = std::fs::read_dir(&p) {
+                    stack.extend(rd.filter_map(|e| e.ok()).map(|e| e.path()));
+                }
+            } else if m.is_file() {
+                Progress::add(&c.total_bytes, m.len());
+                Progress::add(&c.total_files, 1);
+            }
+        }
+    });
+}

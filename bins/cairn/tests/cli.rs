@@ -1,0 +1,454 @@
+//! End-to-end tests of every command, through the real binary.
+
+mod common;
+use common::*;
+
+fn setup() -> (
+    Env,
+    std::path::PathBuf,
+    std::path::PathBuf,
+    std::path::PathBuf,
+) {
+    let env = Env::new();
+    let (repo, key, src) = (env.path("repo"), env.path("repo.key"), env.path("src"));
+    make_source(&src);
+    let o = env
+        .cmd(&["init", "--generate-key-file", key.to_str().expect("utf8")])
+        .env("CAIRN_REPOSITORY", &repo)
+        .output()
+        .expect("runs");
+    assert_code(&o, 0);
+    assert!(stdout(&o).contains("losing that file"));
+    (env, repo, key, src)
+}
+
+#[test]
+fn backup_snapshots_ls_restore_dump_diff_stats_cat() {
+    let (env, repo, key, src) = setup();
+    let s = src.to_str().expect("utf8");
+    let o = env.run_with(
+        &repo,
+        &key,
+        &[
+            "--json",
+            "backup",
+            s,
+            "--tag",
+            "daily",
+            "--host",
+            "db1",
+            "--time",
+            "2026-01-02 03:04:05",
+        ],
+    );
+    assert_code(&o, 0);
+    let sum = json(&o);
+    assert_eq!(sum["message_type"], "summary");
+    assert_eq!(sum["summary"]["files"], 2);
+    assert_eq!(sum["host"], "db1");
+    assert_eq!(sum["time"], "2026-01-02T03:04:05Z");
+    assert_eq!(sum["tags"][0], "daily");
+    let first = sum["snapshot_id"].as_str().expect("id").to_string();
+
+    std::fs::write(src.join("new.txt"), "new file").expect("write");
+    std::fs::write(src.join("a.txt"), "changed").expect("write");
+    let o = env.run_with(&repo, &key, &["--json", "backup", s, "--host", "db1"]);
+    assert_code(&o, 0);
+    let second = json(&o);
+    assert_eq!(
+        second["parent"],
+        first.as_str(),
+        "parent chosen by host and paths"
+    );
+
+    let o = env.run_with(&repo, &key, &["--json", "snapshots"]);
+    assert_code(&o, 0);
+    let list = json(&o);
+    assert_eq!(list.as_array().map(Vec::len), Some(2));
+    let o = env.run_with(&repo, &key, &["snapshots"]);
+    assert!(stdout(&o).contains("2 snapshots") && stdout(&o).contains(&first[..8]));
+
+    let o = env.run_with(&repo, &key, &["--json", "ls", "latest", s]);
+    assert_code(&o, 0);
+    let paths: Vec<String> = json(&o)
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|e| e["path"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        paths.contains(&format!("{s}/new.txt")) && paths.contains(&format!("{s}/sub/b.bin")),
+        "{paths:?}"
+    );
+
+    let o = env.run_with(&repo, &key, &["--json", "diff", &first[..10], "latest"]);
+    assert_code(&o, 0);
+    let changes = json(&o);
+    let has = |c: &str, p: &str| {
+        changes
+            .as_array()
+            .expect("array")
+            .iter()
+            .any(|e| e["change"] == c && e["path"] == format!("{s}/{p}"))
+    };
+    assert!(has("+", "new.txt") && has("M", "a.txt"), "{changes}");
+
+    let target = env.path("out");
+    let o = env.run_with(
+        &repo,
+        &key,
+        &[
+            "restore",
+            &first,
+            "--target",
+            target.to_str().expect("utf8"),
+        ],
+    );
+    assert_code(&o, 0);
+    let restored = target.join(src.strip_prefix("/").expect("abs"));
+    assert_eq!(
+        std::fs::read_to_string(restored.join("a.txt")).expect("read"),
+        "alpha\n".repeat(1000)
+    );
+    assert_eq!(
+        std::fs::read_link(restored.join("link"))
+            .expect("link")
+            .to_str(),
+        Some("a.txt")
+    );
+
+    let o = env.run_with(&repo, &key, &["dump", "latest", &format!("{s}/a.txt")]);
+    assert_code(&o, 0);
+    assert_eq!(stdout(&o), "changed");
+
+    let o = env.run_with(&repo, &key, &["--json", "stats"]);
+    assert_code(&o, 0);
+    let st = json(&o);
+    assert_eq!(st["snapshots"], 2);
+    assert_eq!(st["index_bytes_per_blob"], 48.0);
+    assert!(st["pack_bytes"].as_u64().expect("n") > 0);
+
+    let o = env.run_with(&repo, &key, &["cat", "config"]);
+    assert_code(&o, 0);
+    let cfg: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    assert_eq!(cfg["chunking_secret"], "<redacted>");
+    assert_eq!(cfg["version"], 1);
+    let o = env.run_with(&repo, &key, &["cat", "snapshot", &first]);
+    let snap: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    assert_eq!(snap["id"], first.as_str());
+    let index_name = std::fs::read_dir(repo.join("index"))
+        .expect("dir")
+        .next()
+        .expect("one")
+        .expect("entry")
+        .file_name();
+    let o = env.run_with(
+        &repo,
+        &key,
+        &["cat", "index", index_name.to_str().expect("utf8")],
+    );
+    assert_code(&o, 0);
+    let idx: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let pack = idx["packs"][0]["id"].as_str().expect("pack").to_string();
+    let o = env.run_with(&repo, &key, &["cat", "pack", &pack]);
+    assert_code(&o, 0);
+    let hdr: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    assert!(!hdr["blobs"].as_array().expect("blobs").is_empty());
+}
+
+#[test]
+fn streams_from_stdin_and_from_a_command() {
+    let (env, repo, key, _) = setup();
+    let mut child = env
+        .cmd(&[
+            "backup",
+            "--stdin",
+            "--stdin-name",
+            "db/app.sql",
+            "--profile",
+            "database",
+        ])
+        .env("CAIRN_REPOSITORY", &repo)
+        .env("CAIRN_KEY_FILE", &key)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"CREATE TABLE t (id int);\n")
+        .expect("write");
+    let o = child.wait_with_output().expect("wait");
+    assert_code(&o, 0);
+    let o = env.run_with(&repo, &key, &["dump", "latest", "db/app.sql"]);
+    assert_eq!(stdout(&o), "CREATE TABLE t (id int);\n");
+
+    let o = env.run_with(
+        &repo,
+        &key,
+        &[
+            "backup",
+            "--stdin-from-command",
+            "--stdin-name",
+            "cmd.out",
+            "--",
+            "sh",
+            "-c",
+            "printf hello",
+        ],
+    );
+    assert_code(&o, 0);
+    let o = env.run_with(&repo, &key, &["dump", "latest", "cmd.out"]);
+    assert_eq!(stdout(&o), "hello");
+}
+
+#[test]
+fn failing_command_fails_the_backup_and_writes_no_snapshot() {
+    let (env, repo, key, _) = setup();
+    let o = env.run_with(
+        &repo,
+        &key,
+        &[
+            "backup",
+            "--stdin-from-command",
+            "--",
+            "sh",
+            "-c",
+            "echo data; echo 'pg_dump: connection refused' >&2; exit 1",
+        ],
+    );
+    assert_code(&o, 1);
+    assert!(stderr(&o).contains("connection refused"), "{}", stderr(&o));
+    let o = env.run_with(&repo, &key, &["--json", "snapshots"]);
+    assert_eq!(json(&o).as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn wrong_password_and_missing_repository_have_distinct_exit_codes() {
+    let (env, repo, _key, _) = setup();
+    let pw = env.path("pw");
+    std::fs::write(&pw, "not the key\n").expect("write");
+    let o = env
+        .cmd(&["snapshots"])
+        .env("CAIRN_REPOSITORY", &repo)
+        .env("CAIRN_PASSWORD_FILE", &pw)
+        .output()
+        .expect("runs");
+    assert_code(&o, 12);
+    assert!(stderr(&o).contains("wrong key"));
+    assert_eq!(stderr(&o).lines().count(), 1, "one line: {}", stderr(&o));
+    let o = env
+        .cmd(&["snapshots"])
+        .env("CAIRN_REPOSITORY", env.path("nowhere"))
+        .env("CAIRN_PASSWORD_FILE", &pw)
+        .output()
+        .expect("runs");
+    assert_code(&o, 10);
+    assert!(
+        !env.path("nowhere").exists(),
+        "opening must not create anything"
+    );
+    let o = env
+        .cmd(&["snapshots"])
+        .env("CAIRN_REPOSITORY", &repo)
+        .output()
+        .expect("runs");
+    assert_code(&o, 1);
+    assert!(stderr(&o).contains("CAIRN_PASSWORD_FILE"));
+    let o = env.cmd(&["backup", "--bogus-flag"]).output().expect("runs");
+    assert_code(&o, 2);
+}
+
+#[test]
+fn unreadable_file_gives_exit_code_3_and_a_snapshot() {
+    let (env, repo, key, src) = setup();
+    let o = env.run_with(
+        &repo,
+        &key,
+        &["backup", src.to_str().expect("utf8"), "/proc/self/mem"],
+    );
+    assert_code(&o, 3);
+    assert!(stderr(&o).contains("/proc/self/mem"));
+    let o = env.run_with(&repo, &key, &["--json", "snapshots"]);
+    assert_eq!(json(&o).as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn excludes_from_flags_and_files() {
+    let (env, repo, key, src) = setup();
+    std::fs::create_dir_all(src.join("tmp")).expect("mkdir");
+    std::fs::write(src.join("tmp/x"), "x").expect("write");
+    std::fs::write(src.join("TEMP.part"), "x").expect("write");
+    std::fs::write(src.join("skip.log"), "x").expect("write");
+    let ef = env.path("excludes");
+    std::fs::write(&ef, "# comment\n*.log\n").expect("write");
+    let o = env.run_with(
+        &repo,
+        &key,
+        &[
+            "backup",
+            src.to_str().expect("utf8"),
+            "--exclude-temp",
+            "--exclude-file",
+            ef.to_str().expect("utf8"),
+            "--exclude",
+            "*.bin",
+        ],
+    );
+    assert_code(&o, 0);
+    let o = env.run_with(&repo, &key, &["--json", "ls", "latest"]);
+    let all = stdout(&o);
+    assert!(all.contains("a.txt"));
+    let src_tmp = format!("{}/tmp\"", src.display());
+    for gone in ["TEMP.part", "skip.log", "b.bin", src_tmp.as_str()] {
+        assert!(!all.contains(gone), "{gone} should be excluded");
+    }
+}
+
+#[test]
+fn key_add_list_remove_passwd() {
+    let (env, repo, key, _) = setup();
+    let pw = env.path("pw");
+    std::fs::write(&pw, "second secret\n").expect("write");
+    let o = env
+        .cmd(&["key", "add", "--label", "ops"])
+        .env("CAIRN_REPOSITORY", &repo)
+        .env("CAIRN_KEY_FILE", &key)
+        .env("CAIRN_NEW_PASSWORD_FILE", &pw)
+        .output()
+        .expect("runs");
+    assert_code(&o, 0);
+    let o = env.run_with(&repo, &key, &["--json", "key", "list"]);
+    let keys = json(&o);
+    assert_eq!(keys.as_array().map(Vec::len), Some(2));
+    let other = keys
+        .as_array()
+        .expect("a")
+        .iter()
+        .find(|k| k["current"] == false)
+        .expect("other")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let o = env
+        .cmd(&["snapshots"])
+        .env("CAIRN_REPOSITORY", &repo)
+        .env("CAIRN_PASSWORD_FILE", &pw)
+        .output()
+        .expect("runs");
+    assert_code(&o, 0);
+    let o = env.run_with(&repo, &key, &["key", "remove", &other[..12]]);
+    assert_code(&o, 0);
+    let o = env
+        .cmd(&["snapshots"])
+        .env("CAIRN_REPOSITORY", &repo)
+        .env("CAIRN_PASSWORD_FILE", &pw)
+        .output()
+        .expect("runs");
+    assert_code(&o, 12);
+    // passwd: replace the key file by a new key file.
+    let key2 = env.path("new.key");
+    let o = env.run_with(
+        &repo,
+        &key,
+        &[
+            "key",
+            "passwd",
+            "--new-key-file",
+            key2.to_str().expect("utf8"),
+        ],
+    );
+    assert_code(&o, 0);
+    assert_code(&env.run_with(&repo, &key, &["snapshots"]), 12);
+    assert_code(&env.run_with(&repo, &key2, &["snapshots"]), 0);
+    let o = env.run_with(&repo, &key2, &["--json", "key", "list"]);
+    let id = json(&o)[0]["id"].as_str().expect("id").to_string();
+    let o = env.run_with(&repo, &key2, &["key", "remove", &id]);
+    assert_code(&o, 1);
+    assert!(
+        stderr(&o).contains("last key slot") || stderr(&o).contains("in use"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn default_repository_is_created_with_a_warning() {
+    let env = Env::new();
+    let src = env.path("data");
+    make_source(&src);
+    let o = env
+        .cmd(&["backup", src.to_str().expect("utf8")])
+        .output()
+        .expect("runs");
+    assert_code(&o, 0);
+    let err = stderr(&o);
+    let key = env.home().join(".config/cairn/repository.key");
+    assert!(
+        err.contains(key.to_str().expect("utf8")) && err.contains("WARNING"),
+        "{err}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&key).expect("key").permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(env
+        .home()
+        .join(".local/share/cairn/repository/config")
+        .exists());
+    let o = env.cmd(&["--json", "snapshots"]).output().expect("runs");
+    assert_code(&o, 0);
+    assert_eq!(json(&o).as_array().map(Vec::len), Some(1));
+    let target = env.path("out");
+    let o = env
+        .cmd(&[
+            "restore",
+            "latest",
+            "--target",
+            target.to_str().expect("utf8"),
+        ])
+        .output()
+        .expect("runs");
+    assert_code(&o, 0);
+    assert!(target
+        .join(src.strip_prefix("/").expect("abs"))
+        .join("a.txt")
+        .exists());
+    // A second backup reuses the repository without a new warning.
+    let o = env
+        .cmd(&["backup", src.to_str().expect("utf8")])
+        .output()
+        .expect("runs");
+    assert_code(&o, 0);
+    assert!(!stderr(&o).contains("WARNING"));
+}
+
+#[test]
+fn json_backup_writes_progress_lines() {
+    let (env, repo, key, src) = setup();
+    let big = src.join("big.bin");
+    std::fs::write(
+        &big,
+        (0..40_000_000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .expect("write");
+    let o = env.run_with(
+        &repo,
+        &key,
+        &["--json", "backup", src.to_str().expect("utf8")],
+    );
+    assert_code(&o, 0);
+    for line in stdout(&o).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("every line is JSON");
+        assert!(
+            v["message_type"] == "status" || v["message_type"] == "summary",
+            "{line}"
+        );
+    }
+}

@@ -1,0 +1,95 @@
+//! Running the built `cairn` binary in an isolated environment.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// A temp HOME plus a key file; every run gets a clean environment.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Default for Env {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Env {
+    pub fn new() -> Self {
+        Env {
+            dir: tempfile::tempdir().expect("tmp"),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.path("home")
+    }
+
+    /// A command with HOME set and every CAIRN_ variable cleared.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_cairn"));
+        c.args(args)
+            .env("HOME", self.home())
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("XDG_CONFIG_HOME");
+        for (k, _) in std::env::vars() {
+            if k.starts_with("CAIRN_") {
+                c.env_remove(k);
+            }
+        }
+        c.stdin(Stdio::null());
+        c
+    }
+
+    /// Runs with the repository at `repo` opened by the key file `key`.
+    pub fn run_with(&self, repo: &Path, key: &Path, args: &[&str]) -> Output {
+        self.cmd(args)
+            .env("CAIRN_REPOSITORY", repo)
+            .env("CAIRN_KEY_FILE", key)
+            .output()
+            .expect("runs")
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+pub fn assert_code(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        stderr(o)
+    );
+}
+
+pub fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_str(stdout(o).trim().lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", stdout(o)))
+}
+
+/// A small source tree.
+pub fn make_source(root: &Path) {
+    std::fs::create_dir_all(root.join("sub")).expect("mkdir");
+    std::fs::write(root.join("a.txt"), "alpha\n".repeat(1000)).expect("write");
+    std::fs::write(
+        root.join("sub/b.bin"),
+        (0..200_000u32)
+            .map(|i| (i * 7919 % 251) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .expect("write");
+    std::os::unix::fs::symlink("a.txt", root.join("link")).expect("symlink");
+}

@@ -1,0 +1,182 @@
+//! A throwaway PostgreSQL cluster for tests: `initdb` and `pg_ctl` in a
+//! temp dir, listening only on a Unix socket there. As root, the server
+//! runs as the `postgres` user.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+pub struct Pg {
+    _dir: tempfile::TempDir,
+    pub bin: PathBuf,
+    pub data: PathBuf,
+    pub socket_dir: PathBuf,
+    pub port: u16,
+    as_postgres: bool,
+}
+
+fn pg_bin() -> PathBuf {
+    let candidates = std::env::var_os("CAIRN_PG_BIN")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([PathBuf::from("/usr/lib/postgresql/15/bin")]);
+    for c in candidates {
+        if c.join("initdb").exists() && c.join("pg_ctl").exists() {
+            return c;
+        }
+    }
+    panic!(
+        "PostgreSQL 15 server binaries (initdb, pg_ctl) not found. Run the suite with scripts/test, \
+         which installs Debian's postgresql package, or set CAIRN_PG_BIN to their directory."
+    );
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+impl Pg {
+    pub fn start() -> Pg {
+        let bin = pg_bin();
+        let dir = tempfile::Builder::new()
+            .prefix("cairn-pg")
+            .tempdir()
+            .expect("tmp");
+        let (data, socket_dir) = (dir.path().join("data"), dir.path().join("sock"));
+        std::fs::create_dir_all(&socket_dir).expect("mkdir");
+        let as_postgres = is_root();
+        if as_postgres {
+            let ok = Command::new("chown")
+                .args(["-R", "postgres:"])
+                .arg(dir.path())
+                .status()
+                .expect("chown");
+            assert!(
+                ok.success(),
+                "chown to postgres failed; does the postgres user exist? (scripts/test creates it)"
+            );
+        }
+        let pg = Pg {
+            _dir: dir,
+            bin,
+            data,
+            socket_dir,
+            port: free_port(),
+            as_postgres,
+        };
+        pg.server_cmd(
+            "initdb",
+            &[
+                "-D",
+                pg.data.to_str().expect("utf8"),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+        );
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses='' -c fsync=off",
+            pg.port,
+            pg.socket_dir.display()
+        );
+        let log = pg.data.parent().expect("parent").join("server.log");
+        pg.server_cmd(
+            "pg_ctl",
+            &[
+                "-D",
+                pg.data.to_str().expect("utf8"),
+                "-o",
+                &opts,
+                "-l",
+                log.to_str().expect("utf8"),
+                "-w",
+                "start",
+            ],
+        );
+        pg
+    }
+
+    fn server_cmd(&self, tool: &str, args: &[&str]) {
+        let exe = self.bin.join(tool);
+        let out = if self.as_postgres {
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&exe)
+                .args(args)
+                .output()
+        } else {
+            Command::new(&exe).args(args).output()
+        }
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", exe.display()));
+        assert!(
+            out.status.success(),
+            "{tool} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Points a client command at this server.
+    pub fn env(&self, cmd: &mut Command) {
+        cmd.env("PGHOST", &self.socket_dir)
+            .env("PGPORT", self.port.to_string())
+            .env("PGUSER", "postgres");
+    }
+
+    /// Runs SQL with psql, failing the test on error.
+    pub fn psql(&self, db: &str, sql: &str) -> String {
+        let mut c = Command::new(self.bin.join("psql"));
+        c.args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-At",
+            "-d",
+            db,
+            "-c",
+            sql,
+        ]);
+        self.env(&mut c);
+        let out = c.output().expect("psql");
+        assert!(
+            out.status.success(),
+            "psql failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        let d = self.data.to_str().unwrap_or_default().to_string();
+        let exe = self.bin.join("pg_ctl");
+        let _ = if self.as_postgres {
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&exe)
+                .args(["-D", &d, "-m", "immediate", "stop"])
+                .output()
+        } else {
+            Command::new(&exe)
+                .args(["-D", &d, "-m", "immediate", "stop"])
+                .output()
+        };
+    }
+}
