@@ -124,7 +124,7 @@ impl Chunker {
         StreamChunks {
             chunker: self,
             reader,
-            buf: vec![0u8; max * 4],
+            buf: vec![0u8; max * 2],
             start: 0,
             end: 0,
             eof: false,

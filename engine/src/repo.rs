@@ -90,9 +90,18 @@ impl Repository {
         let mut config = Config::new(chunking);
         config.compression_level = opts.compression_level;
         config.pack_size = opts.pack_size.clamp(1 << 20, 1 << 30);
+        if !(0..=22).contains(&opts.compression_level) {
+            return Err(Error::invalid(format!(
+                "compression level {} is out of range 0..=22",
+                opts.compression_level
+            )));
+        }
         if let Some(p) = opts.profiles {
             for params in p.values() {
                 params.validate()?;
+            }
+            if !p.contains_key(crate::config::PROFILE_FILES) {
+                return Err(Error::invalid("chunking profiles must include \"files\""));
             }
             config.profiles = p;
         }
@@ -158,9 +167,18 @@ impl Repository {
         let meta = Keys::meta_only(&master);
         let config: Config =
             envelope::open(EnvelopeKind::Config, FORMAT_VERSION, &meta, &raw, "config")?;
+        if config.version != FORMAT_VERSION {
+            return Err(Error::corrupt(
+                "config",
+                format!(
+                    "config says version {} inside a version {FORMAT_VERSION} envelope",
+                    config.version
+                ),
+            ));
+        }
         if let Some(f) = config.features.iter().find(|f| !is_known_feature(f)) {
             return Err(Error::UnsupportedVersion {
-                what: format!("feature {f:?}"),
+                what: format!("repository (mandatory feature {f:?} unknown to this build)"),
                 found: config.version,
                 supported: FORMAT_VERSION,
             });
@@ -180,7 +198,9 @@ impl Repository {
             else {
                 continue;
             };
-            if let Some(m) = slot.unwrap_master(secret)? {
+            // A slot that cannot be evaluated (hostile or damaged KDF
+            // parameters) is skipped, never a reason to refuse the others.
+            if let Ok(Some(m)) = slot.unwrap_master(secret) {
                 return Ok((KeyId::from_hex(&name)?, m));
             }
         }
@@ -208,6 +228,12 @@ impl Repository {
     /// Loads and decrypts one index file.
     pub fn load_index_file(&self, id: &IndexId) -> Result<IndexFile> {
         let bytes = self.inner.backend.read(FileKind::Index, &id.to_hex())?;
+        if content_hash(&bytes) != id.0 {
+            return Err(Error::corrupt(
+                format!("index {id}"),
+                "content does not match its name",
+            ));
+        }
         envelope::open(
             EnvelopeKind::Index,
             INDEX_VERSION,

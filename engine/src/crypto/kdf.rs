@@ -55,9 +55,9 @@ pub enum Kdf {
 }
 
 /// Bounds that stop a hostile key slot from demanding unbounded work.
-const MAX_M_COST_KIB: u32 = 4 * 1024 * 1024;
-const MAX_T_COST: u32 = 64;
-const MAX_P_COST: u32 = 64;
+const MAX_M_COST_KIB: u32 = 1024 * 1024;
+const MAX_T_COST: u32 = 16;
+const MAX_P_COST: u32 = 16;
 
 impl Kdf {
     /// Derives the 32-byte key-encryption key from `secret`.

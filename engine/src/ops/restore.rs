@@ -279,8 +279,9 @@ impl Restorer<'_> {
 
     fn apply_metadata(&mut self) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
-        // Deepest first, so setting a child's times does not disturb its parent.
-        for (path, meta, is_link) in self.metas.drain(..).rev() {
+        // Recorded children before their directory, so a directory's mode
+        // and times are set after everything inside it.
+        for (path, meta, is_link) in self.metas.drain(..) {
             let t = filetime::FileTime::from_unix_time(
                 meta.mtime_ns.div_euclid(1_000_000_000),
                 meta.mtime_ns.rem_euclid(1_000_000_000) as u32,

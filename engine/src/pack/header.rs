@@ -56,6 +56,14 @@ pub fn decode_header(
     what: &str,
 ) -> Result<PackHeader> {
     if tail.len() < TRAILER_LEN || &tail[tail.len() - 8..] != PACK_MAGIC {
+        let magic = &tail[tail.len().saturating_sub(8)..];
+        if magic.len() == 8 && &magic[..7] == b"CRNPACK" && magic[7].is_ascii_digit() {
+            return Err(Error::UnsupportedVersion {
+                what: what.to_string(),
+                found: u32::from(magic[7] - b'0'),
+                supported: 1,
+            });
+        }
         return Err(Error::corrupt(what, "missing pack trailer (truncated?)"));
     }
     let n = tail.len();

@@ -9,7 +9,6 @@ use crate::id::BlobId;
 use crate::tree::{Content, CHUNKS_PER_LIST, INLINE_CHUNKS};
 use std::io::Read;
 use std::path::Path;
-use std::sync::Arc;
 
 /// Files at least this large are memory-mapped.
 const MMAP_THRESHOLD: u64 = 1 << 20;
@@ -53,13 +52,40 @@ pub(crate) fn save_reader(
             crate::Progress::add(&p.bytes, chunk.len() as u64);
         }
         let id = saver.repo().keys().blob_id(chunk);
-        let repo_has = saver.repo().index().contains(&id);
-        if !repo_has {
+        if !saver.repo().index().contains(&id) {
             saver.save_with_id(id, BlobKind::Data, ChunkBytes::Owned(chunk.to_vec()))?;
         }
         ids.push(id);
     }
     Ok((ids, total))
+}
+
+/// Reads a small file whole and stores its chunks.
+fn save_small_file(
+    saver: &Saver,
+    chunker: &Chunker,
+    mut file: std::fs::File,
+    path: &Path,
+    len: u64,
+    progress: Option<&crate::Progress>,
+) -> Result<(Vec<BlobId>, u64)> {
+    let mut data = Vec::with_capacity(len as usize);
+    file.read_to_end(&mut data)
+        .map_err(|e| Error::io(path, e))?;
+    if let Some(p) = progress {
+        crate::Progress::add(&p.bytes, data.len() as u64);
+    }
+    let ranges: Vec<_> = chunker.slice_chunks(&data).collect();
+    if ranges.len() == 1 {
+        let n = data.len() as u64;
+        let id = saver.save(BlobKind::Data, ChunkBytes::Owned(data))?;
+        return Ok((vec![id], n));
+    }
+    let mut ids = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        ids.push(saver.save(BlobKind::Data, ChunkBytes::Owned(data[r].to_vec()))?);
+    }
+    Ok((ids, data.len() as u64))
 }
 
 /// Chunks and stores one regular file; returns the ids and its size.
@@ -72,15 +98,20 @@ pub(crate) fn save_file(
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     if len < MMAP_THRESHOLD {
-        let name = path.display().to_string();
-        return save_reader(saver, chunker, file, &name, progress);
+        return save_small_file(saver, chunker, file, path, len, progress);
     }
-    let map = Arc::new(crate::mmap::map_file(&file).map_err(|e| Error::io(path, e))?);
+    let map = crate::mmap::map_file(&file).map_err(|e| Error::io(path, e))?;
     let mut ids = Vec::new();
     for r in chunker.slice_chunks(&map) {
         let n = r.len() as u64;
-        let id = saver.repo().keys().blob_id(&map[r.clone()]);
-        saver.save_with_id(id, BlobKind::Data, ChunkBytes::Mapped(map.clone(), r))?;
+        let mut id = saver.repo().keys().blob_id(&map[r.clone()]);
+        if !saver.repo().index().contains(&id) {
+            // New chunk: copy it and name the copy, so the stored bytes and
+            // their id agree even if the file changes under the map.
+            let owned = map[r].to_vec();
+            id = saver.repo().keys().blob_id(&owned);
+            saver.save_with_id(id, BlobKind::Data, ChunkBytes::Owned(owned))?;
+        }
         if let Some(p) = progress {
             crate::Progress::add(&p.bytes, n);
         }

@@ -156,12 +156,12 @@ impl Walker<'_> {
         if !ft.is_file() {
             return Ok(None);
         }
-        self.count(|s| {
-            s.files += 1;
-            s.total_bytes += m.len();
-        });
         if let Some(content) = self.unchanged(parent, &meta, m.len()) {
-            self.count(|s| s.unchanged_files += 1);
+            self.count(|s| {
+                s.files += 1;
+                s.total_bytes += m.len();
+                s.unchanged_files += 1;
+            });
             if let Some(p) = self.progress {
                 crate::Progress::add(&p.files, 1);
             }
@@ -199,10 +199,12 @@ impl Walker<'_> {
         if !same {
             return None;
         }
-        let index = self.saver.repo().index();
+        let repo = self.saver.repo();
         let ids = match content {
-            Content::Inline(ids) | Content::Indirect(ids) => ids,
+            Content::Inline(ids) => ids.clone(),
+            Content::Indirect(_) => repo.chunk_list(content).ok()?,
         };
+        let index = repo.index();
         ids.iter()
             .all(|id| index.contains(id))
             .then(|| content.clone())
@@ -223,7 +225,11 @@ impl Walker<'_> {
         }
         match res {
             Ok((ids, size)) => {
-                self.count(|s| s.bytes_read += size);
+                self.count(|s| {
+                    s.files += 1;
+                    s.total_bytes += size;
+                    s.bytes_read += size;
+                });
                 let content = make_content(self.saver, ids)?;
                 Ok(Some(Node {
                     name,
@@ -241,6 +247,12 @@ impl Walker<'_> {
 
     /// Stores one directory level (recursively) and returns its tree id.
     pub fn walk_dir(&self, dir: &Path, parent: Option<&Tree>) -> Result<BlobId> {
+        let tree = self.dir_tree(dir, parent)?;
+        save_tree(self.saver, &tree)
+    }
+
+    /// Builds one directory level, storing everything below it.
+    pub fn dir_tree(&self, dir: &Path, parent: Option<&Tree>) -> Result<Tree> {
         let mut names: Vec<Vec<u8>> = match std::fs::read_dir(dir) {
             Ok(rd) => rd
                 .filter_map(|e| e.ok())
@@ -281,7 +293,7 @@ impl Walker<'_> {
                 }
             }
         }
-        save_tree(self.saver, &tree)
+        Ok(tree)
     }
 }
 

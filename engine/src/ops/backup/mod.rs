@@ -120,19 +120,15 @@ impl Repository {
             progress.as_deref(),
         );
         let stats = saver.finish();
-        let (tree, mut summary, warnings, mut info) = walked?;
+        let (tree, mut summary, warnings, stream_names) = walked?;
         let (blobs_added, bytes_added, raw_bytes_added) = stats?;
         summary.blobs_added = blobs_added;
         summary.bytes_added = bytes_added;
         summary.raw_bytes_added = raw_bytes_added;
         summary.duration_ms = started.elapsed().as_millis() as u64;
-        info.extend(opts.info.clone());
+        let info = opts.info.clone();
         let mut all_paths = path_names;
-        all_paths.extend(
-            info.remove("\0streams")
-                .map(|s| s.split('\n').map(String::from).collect::<Vec<_>>())
-                .unwrap_or_default(),
-        );
+        all_paths.extend(stream_names);
         let source =
             opts.source
                 .clone()
@@ -176,7 +172,7 @@ impl Repository {
                 .snapshots()?
                 .into_iter()
                 .rev()
-                .find(|(_, s)| s.host == host && paths.iter().all(|p| s.paths.contains(p)))),
+                .find(|(_, s)| s.host == host && same_paths(&s.paths, paths))),
         }
     }
 
@@ -222,7 +218,6 @@ impl Repository {
         });
         walked?;
         let mut summary = summary.into_inner().unwrap_or_else(|p| p.into_inner());
-        let mut info = BTreeMap::new();
         let mut names = Vec::new();
         for s in streams {
             let (node, comps) = self.save_stream(saver, s, progress)?;
@@ -232,15 +227,12 @@ impl Repository {
             names.push(String::from_utf8_lossy(&comps.join(&b'/')).into_owned());
             root::add_stream(&mut root, &comps, node)?;
         }
-        if !names.is_empty() {
-            info.insert("\0streams".to_string(), names.join("\n"));
-        }
         let tree = root.save(saver)?;
         Ok((
             tree,
             summary,
             warnings.into_inner().unwrap_or_else(|p| p.into_inner()),
-            info,
+            names,
         ))
     }
 
@@ -284,13 +276,18 @@ impl Repository {
     }
 }
 
+/// True when a snapshot covered exactly these source paths (restic's rule
+/// for picking a parent). Stream names recorded in `paths` are ignored.
+fn same_paths(recorded: &[String], paths: &[String]) -> bool {
+    let mut a: Vec<&String> = recorded.iter().filter(|p| p.starts_with('/')).collect();
+    let mut b: Vec<&String> = paths.iter().collect();
+    a.sort();
+    b.sort();
+    a == b
+}
+
 /// Root tree, counters, warnings and facts produced by writing the root.
-type Written = (
-    crate::id::BlobId,
-    Summary,
-    Vec<String>,
-    BTreeMap<String, String>,
-);
+type Written = (crate::id::BlobId, Summary, Vec<String>, Vec<String>);
 
 /// Normalises source paths, checks they exist, and drops paths nested
 /// inside another source path.

@@ -156,8 +156,7 @@ pub(crate) fn add_path(
     let repo = walker.saver.repo();
     let pnode = parent_root.and_then(|t| find_node(repo, t, &comps));
     if comps.is_empty() {
-        let id = walker.walk_dir(path, parent_root)?;
-        root.merge_nodes(repo.load_tree(&id)?.nodes);
+        root.merge_nodes(walker.dir_tree(path, parent_root)?.nodes);
         return Ok(());
     }
     let name = comps.last().cloned().unwrap_or_default();

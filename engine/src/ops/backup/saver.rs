@@ -15,9 +15,7 @@ use crate::index::{IndexFile, IndexPack};
 use crate::pack::{FinishedPack, PackWriter};
 use crate::repo::Repository;
 use crossbeam_channel::{bounded, Receiver, Sender};
-use memmap2::Mmap;
 use std::collections::HashSet;
-use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -25,17 +23,16 @@ use std::thread::JoinHandle;
 /// Blobs per index file written during a backup.
 const INDEX_FLUSH_BLOBS: usize = 65_536;
 
-/// Bytes of one chunk to be stored.
+/// Bytes of one chunk to be stored, owned so that they cannot change
+/// between naming and sealing.
 pub(crate) enum ChunkBytes {
     Owned(Vec<u8>),
-    Mapped(Arc<Mmap>, Range<usize>),
 }
 
 impl ChunkBytes {
     fn as_slice(&self) -> &[u8] {
         match self {
             ChunkBytes::Owned(v) => v,
-            ChunkBytes::Mapped(m, r) => &m[r.clone()],
         }
     }
 }
@@ -139,6 +136,13 @@ impl Saver {
 
     /// Stores a chunk unless it is already stored or in flight; returns its id.
     pub fn save(&self, kind: BlobKind, data: ChunkBytes) -> Result<BlobId> {
+        if data.as_slice().len() > blob::MAX_BLOB_SIZE as usize {
+            return Err(Error::invalid(format!(
+                "a {kind:?} blob of {} bytes exceeds the {} byte limit (a directory with too many entries?)",
+                data.as_slice().len(),
+                blob::MAX_BLOB_SIZE
+            )));
+        }
         let id = self.shared.repo.keys().blob_id(data.as_slice());
         self.save_with_id(id, kind, data)?;
         Ok(id)
