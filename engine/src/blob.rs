@@ -50,18 +50,53 @@ fn key(keys: &Keys, kind: BlobKind) -> &[u8; 32] {
 
 /// Compresses (when it pays) and seals a blob.
 pub fn encode(keys: &Keys, kind: BlobKind, id: &BlobId, plain: &[u8], level: i32) -> Vec<u8> {
-    let mut body = Vec::with_capacity(plain.len() + 1);
-    match compress(plain, level) {
-        Some(c) => {
-            body.push(ZSTD);
-            body.extend_from_slice(&c);
+    let compressed = compress(plain, level);
+    let (flag, payload) = match &compressed {
+        Some(c) => (ZSTD, c.as_slice()),
+        None => (RAW, plain),
+    };
+    crypto::seal_parts(key(keys, kind), &aad(kind, id), &[&[flag], payload])
+}
+
+/// A zstd compression context kept for one level.
+type LevelCompressor = (i32, zstd::bulk::Compressor<'static>);
+
+thread_local! {
+    /// Reusable zstd contexts per thread: the probe level and the main one.
+    static COMPRESSORS: std::cell::RefCell<Vec<LevelCompressor>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn zstd_compress(data: &[u8], level: i32) -> Option<Vec<u8>> {
+    COMPRESSORS.with(|cell| {
+        let mut all = cell.borrow_mut();
+        let pos = match all.iter().position(|(l, _)| *l == level) {
+            Some(p) => p,
+            None => {
+                if all.len() >= 2 {
+                    all.remove(0);
+                }
+                all.push((level, zstd::bulk::Compressor::new(level).ok()?));
+                all.len() - 1
+            }
+        };
+        all[pos].1.compress(data).ok()
+    })
+}
+
+fn zstd_decompress(data: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+    DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new()?);
         }
-        None => {
-            body.push(RAW);
-            body.extend_from_slice(plain);
+        match slot.as_mut() {
+            Some(d) => d.decompress(data, capacity),
+            None => Err(std::io::Error::other("no zstd context")),
         }
-    }
-    crypto::seal(key(keys, kind), &aad(kind, id), &body)
+    })
 }
 
 /// Returns compressed bytes when they save at least 1/32 of the input.
@@ -70,14 +105,14 @@ fn compress(plain: &[u8], level: i32) -> Option<Vec<u8>> {
         return None;
     }
     // Probe a sample first so incompressible data costs almost nothing.
-    const SAMPLE: usize = 64 * 1024;
-    if plain.len() > 2 * SAMPLE {
-        let probe = zstd::bulk::compress(&plain[..SAMPLE], 1).ok()?;
+    const SAMPLE: usize = 32 * 1024;
+    if plain.len() > 4 * SAMPLE {
+        let probe = zstd_compress(&plain[..SAMPLE], 1)?;
         if probe.len() > SAMPLE - SAMPLE / 32 {
             return None;
         }
     }
-    let c = zstd::bulk::compress(plain, level).ok()?;
+    let c = zstd_compress(plain, level)?;
     (c.len() < plain.len() - plain.len() / 32).then_some(c)
 }
 
@@ -101,7 +136,7 @@ pub fn decode(
         .ok_or_else(|| Error::corrupt(what, "empty blob"))?;
     let plain = match *flag {
         RAW => payload.to_vec(),
-        ZSTD => zstd::bulk::decompress(payload, raw_len as usize)
+        ZSTD => zstd_decompress(payload, raw_len as usize)
             .map_err(|e| Error::corrupt(what, format!("blob {id}: zstd: {e}")))?,
         other => return Err(Error::corrupt(what, format!("unknown compression {other}"))),
     };

@@ -21,3 +21,20 @@ pub fn map_file(file: &File) -> std::io::Result<Mmap> {
     let _ = map.advise(Advice::Sequential);
     Ok(map)
 }
+
+/// Drops the pages of `range` from this process's mapping. They stay in the
+/// page cache; touching them again re-reads them from there.
+pub fn release(map: &Mmap, range: std::ops::Range<usize>) {
+    let page = 4096;
+    let start = range.start.div_ceil(page) * page;
+    let end = range.end / page * page;
+    if end > start {
+        // SAFETY: the mapping is private, read-only and file-backed, so
+        // DONTNEED only discards page-table entries: a later read of the
+        // range (an encoder still copying a chunk) faults the same bytes
+        // back in from the page cache. No memory is freed under a reader.
+        let _ = unsafe {
+            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+        };
+    }
+}

@@ -64,6 +64,9 @@ pub struct InitArgs {
     /// zstd level for new data (0 = no compression).
     #[arg(long, default_value_t = 3)]
     pub compression: i32,
+    /// Target pack file size in MiB.
+    #[arg(long, default_value_t = 16)]
+    pub pack_size: u32,
 }
 
 #[derive(Subcommand, Debug)]

@@ -34,3 +34,9 @@ fn init_logging(verbose: u8) {
         .with_target(false)
         .init();
 }
+
+/// mimalloc instead of glibc malloc: the pipeline allocates and frees
+/// megabyte buffers across threads, which made glibc return and re-fault
+/// pages constantly (measured: docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

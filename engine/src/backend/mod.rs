@@ -82,6 +82,13 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// `Ok`, the object is complete and visible to every reader.
     fn create(&self, kind: FileKind, name: &str, data: Bytes) -> Result<()>;
 
+    /// As [`Backend::create`], with the content given as consecutive parts
+    /// (a pack's blobs), so they need not be copied into one buffer.
+    fn create_parts(&self, kind: FileKind, name: &str, parts: Vec<Bytes>) -> Result<()> {
+        let whole: Vec<u8> = parts.concat();
+        self.create(kind, name, Bytes::from(whole))
+    }
+
     /// Reads a whole object. `NotFound` when absent.
     fn read(&self, kind: FileKind, name: &str) -> Result<Bytes>;
 

@@ -122,12 +122,17 @@ impl Backend for ObjectBackend {
     }
 
     fn create(&self, kind: FileKind, name: &str, data: Bytes) -> Result<()> {
+        self.create_parts(kind, name, vec![data])
+    }
+
+    fn create_parts(&self, kind: FileKind, name: &str, parts: Vec<Bytes>) -> Result<()> {
         let (store, path) = (self.store.clone(), self.path(kind, name));
         let opts = PutOptions {
             mode: PutMode::Create,
             ..Default::default()
         };
-        self.run(async move { store.put_opts(&path, PutPayload::from(data), opts).await })?
+        let payload: PutPayload = parts.into_iter().collect();
+        self.run(async move { store.put_opts(&path, payload, opts).await })?
             .map(|_| ())
             .map_err(|e| map_err(e, "write", kind, name))
     }

@@ -15,17 +15,27 @@ pub const SEAL_OVERHEAD: usize = NONCE_LEN + TAG_LEN;
 /// Encrypts `plaintext` under `key`, binding `aad`. Returns the sealed bytes.
 pub fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(plaintext.len() + SEAL_OVERHEAD);
-    seal_into(key, aad, plaintext, &mut out);
+    seal_into(key, aad, &[plaintext], &mut out);
     out
 }
 
-/// Appends the sealed form of `plaintext` to `out`.
-pub fn seal_into(key: &[u8; 32], aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
+/// Seals the concatenation of `parts`, copying each byte once.
+pub fn seal_parts(key: &[u8; 32], aad: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    let mut out = Vec::with_capacity(len + SEAL_OVERHEAD);
+    seal_into(key, aad, parts, &mut out);
+    out
+}
+
+/// Appends the sealed form of the concatenated `parts` to `out`.
+fn seal_into(key: &[u8; 32], aad: &[u8], parts: &[&[u8]], out: &mut Vec<u8>) {
     let nonce: [u8; NONCE_LEN] = crate::id::random_bytes();
     let cipher = XChaCha20Poly1305::new(&Key::from(*key));
     out.extend_from_slice(&nonce);
     let start = out.len();
-    out.extend_from_slice(plaintext);
+    for p in parts {
+        out.extend_from_slice(p);
+    }
     let tag = cipher
         .encrypt_inout_detached(&XNonce::from(nonce), aad, (&mut out[start..]).into())
         // Only fails for messages beyond 256 GiB, far above any blob limit.

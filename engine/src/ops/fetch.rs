@@ -8,14 +8,19 @@ use crate::index::BlobLocation;
 use crate::repo::Repository;
 use rayon::prelude::*;
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// Gaps up to this size between wanted blobs are read rather than split
 /// into another request.
 const MAX_GAP: u64 = 1 << 20;
 
+/// Called with each fetched, verified blob; may run on many threads.
+pub(crate) type Visit<'a> = dyn Fn(&BlobId, Vec<u8>) -> Result<()> + Sync + 'a;
+
 /// Fetches, decrypts and verifies `ids`, reading each pack's blobs in as
-/// few range requests as possible, packs in parallel.
-pub(crate) fn fetch_blobs(repo: &Repository, ids: &[BlobId]) -> Result<HashMap<BlobId, Vec<u8>>> {
+/// few range requests as possible. Packs are read in parallel and the blobs
+/// of each read are decoded in parallel; `visit` gets every blob once.
+pub(crate) fn for_each_blob(repo: &Repository, ids: &[BlobId], visit: &Visit<'_>) -> Result<()> {
     let mut by_pack: HashMap<PackId, Vec<(BlobId, BlobLocation)>> = HashMap::new();
     {
         let index = repo.index();
@@ -27,21 +32,31 @@ pub(crate) fn fetch_blobs(repo: &Repository, ids: &[BlobId]) -> Result<HashMap<B
             by_pack.entry(loc.pack).or_default().push((*id, loc));
         }
     }
-    let parts: Vec<Vec<(BlobId, Vec<u8>)>> = by_pack
+    by_pack
         .into_par_iter()
-        .map(|(pack, blobs)| fetch_from_pack(repo, &pack, blobs))
-        .collect::<Result<_>>()?;
-    Ok(parts.into_iter().flatten().collect())
+        .try_for_each(|(pack, blobs)| fetch_from_pack(repo, &pack, blobs, visit))
+}
+
+/// Fetches blobs into a map (for callers that need them in their order).
+pub(crate) fn fetch_blobs(repo: &Repository, ids: &[BlobId]) -> Result<HashMap<BlobId, Vec<u8>>> {
+    let out = Mutex::new(HashMap::with_capacity(ids.len()));
+    for_each_blob(repo, ids, &|id, data| {
+        out.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(*id, data);
+        Ok(())
+    })?;
+    Ok(out.into_inner().unwrap_or_else(|p| p.into_inner()))
 }
 
 fn fetch_from_pack(
     repo: &Repository,
     pack: &PackId,
     mut blobs: Vec<(BlobId, BlobLocation)>,
-) -> Result<Vec<(BlobId, Vec<u8>)>> {
+    visit: &Visit<'_>,
+) -> Result<()> {
     blobs.sort_by_key(|(_, l)| l.offset);
     blobs.dedup_by_key(|(id, _)| *id);
-    let mut out = Vec::with_capacity(blobs.len());
     let mut i = 0;
     while i < blobs.len() {
         let start = u64::from(blobs[i].1.offset);
@@ -54,16 +69,14 @@ fn fetch_from_pack(
         let bytes = repo
             .backend()
             .read_range(FileKind::Pack, &pack.to_hex(), start..end)?;
-        for (id, loc) in &blobs[i..j] {
+        blobs[i..j].par_iter().try_for_each(|(id, loc)| {
             let off = (u64::from(loc.offset) - start) as usize;
             let sealed = &bytes[off..off + loc.length as usize];
             let what = format!("pack {pack} (blob {id} at offset {})", loc.offset);
-            out.push((
-                *id,
-                blob::decode(repo.keys(), loc.kind, id, loc.raw_len, sealed, &what)?,
-            ));
-        }
+            let data = blob::decode(repo.keys(), loc.kind, id, loc.raw_len, sealed, &what)?;
+            visit(id, data)
+        })?;
         i = j;
     }
-    Ok(out)
+    Ok(())
 }

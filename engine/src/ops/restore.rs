@@ -1,6 +1,6 @@
 //! Restore to a directory, and dump of one file or stream to a writer.
 
-use super::fetch::fetch_blobs;
+use super::fetch::{fetch_blobs, for_each_blob};
 use crate::error::{Error, Result};
 use crate::id::{BlobId, SnapshotId};
 use crate::repo::Repository;
@@ -14,6 +14,10 @@ use std::sync::Arc;
 
 /// Raw bytes fetched per batch (bounds restore memory).
 const BATCH_BYTES: u64 = 64 << 20;
+
+/// Raw bytes fetched per batch by `dump`, which holds a whole batch to
+/// write it in order.
+const DUMP_BATCH_BYTES: u64 = 32 << 20;
 
 /// What to restore and where.
 #[derive(Clone, Debug, Default)]
@@ -143,7 +147,7 @@ impl Repository {
         while start < ids.len() {
             let mut end = start;
             let mut bytes = 0u64;
-            while end < ids.len() && (bytes < BATCH_BYTES || end == start) {
+            while end < ids.len() && (bytes < DUMP_BATCH_BYTES || end == start) {
                 bytes += self
                     .blob_location(&ids[end])
                     .map(|l| u64::from(l.raw_len))
@@ -256,9 +260,9 @@ impl Restorer<'_> {
         if batch.order.is_empty() {
             return Ok(());
         }
-        let got = fetch_blobs(self.repo, &batch.order).map_err(|e| name_files(e, &batch))?;
-        for (id, targets) in &batch.wanted {
-            let data = got.get(id).ok_or_else(|| Error::NotFound {
+        let progress = self.opts.progress.as_deref();
+        let write = |id: &BlobId, data: Vec<u8>| -> Result<()> {
+            let targets = batch.wanted.get(id).ok_or_else(|| Error::NotFound {
                 kind: "blob".into(),
                 name: id.to_hex(),
             })?;
@@ -267,14 +271,15 @@ impl Restorer<'_> {
                     .write(true)
                     .open(&t.path)
                     .map_err(|e| Error::io(&t.path, e))?;
-                f.write_all_at(data, t.offset)
+                f.write_all_at(&data, t.offset)
                     .map_err(|e| Error::io(&t.path, e))?;
-                if let Some(p) = &self.opts.progress {
+                if let Some(p) = progress {
                     crate::Progress::add(&p.bytes, data.len() as u64);
                 }
             }
-        }
-        Ok(())
+            Ok(())
+        };
+        for_each_blob(self.repo, &batch.order, &write).map_err(|e| name_files(e, &batch))
     }
 
     fn apply_metadata(&mut self) -> Result<()> {

@@ -15,6 +15,7 @@ pub fn run(g: &Global, a: &InitArgs) -> Result<ExitCode> {
     let backend = cairn::open_backend(&loc, true)?;
     let opts = InitOptions {
         compression_level: a.compression,
+        pack_size: a.pack_size.saturating_mul(1 << 20),
         label: "initial key".into(),
         ..Default::default()
     };

@@ -1,17 +1,31 @@
-//! Turning chunk lists into node content, and chunking sources.
+//! Chunking sources and turning chunk lists into node content.
+//!
+//! A producer (one per file or stream) only cuts and copies chunks; the
+//! encoder threads name them, check them against the index, and store the
+//! new ones. Ids come back through one small channel per chunk and are
+//! collected in order, so a single huge stream still keeps every core busy.
 
-use super::saver::{ChunkBytes, Saver};
+use super::saver::{ChunkData, Saver};
 use crate::blob::BlobKind;
 use crate::chunker::Chunker;
 use crate::envelope;
 use crate::error::{Error, Result};
 use crate::id::BlobId;
 use crate::tree::{Content, CHUNKS_PER_LIST, INLINE_CHUNKS};
+use crossbeam_channel::Receiver;
+use std::collections::VecDeque;
 use std::io::Read;
 use std::path::Path;
 
 /// Files at least this large are memory-mapped.
 const MMAP_THRESHOLD: u64 = 1 << 20;
+
+/// Mapped pages already chunked are dropped from the process in steps of
+/// this size, so RSS stays bounded for huge files.
+const RELEASE_STEP: usize = 16 << 20;
+
+/// Chunks submitted but not yet named, per producer.
+const MAX_IN_FLIGHT: usize = 256;
 
 /// Stores long chunk lists as chunk-list blobs.
 pub(crate) fn make_content(saver: &Saver, ids: Vec<BlobId>) -> Result<Content> {
@@ -20,14 +34,71 @@ pub(crate) fn make_content(saver: &Saver, ids: Vec<BlobId>) -> Result<Content> {
     }
     let lists = ids
         .chunks(CHUNKS_PER_LIST)
-        .map(|part| {
-            saver.save(
-                BlobKind::Tree,
-                ChunkBytes::Owned(envelope::encode(&part.to_vec())),
-            )
-        })
+        .map(|part| saver.save(BlobKind::Tree, envelope::encode(&part.to_vec())))
         .collect::<Result<Vec<_>>>()?;
     Ok(Content::Indirect(lists))
+}
+
+/// Collects chunk ids in submission order.
+struct Ordered<'a> {
+    saver: &'a Saver,
+    /// Replies not yet collected, with the input offset of their chunk.
+    queue: VecDeque<(Receiver<BlobId>, u64)>,
+    ids: Vec<BlobId>,
+    bytes: u64,
+    progress: Option<&'a crate::Progress>,
+}
+
+impl<'a> Ordered<'a> {
+    fn new(saver: &'a Saver, progress: Option<&'a crate::Progress>) -> Self {
+        Ordered {
+            saver,
+            queue: VecDeque::new(),
+            ids: Vec::new(),
+            bytes: 0,
+            progress,
+        }
+    }
+
+    fn push(&mut self, chunk: ChunkData, n: usize) -> Result<()> {
+        let n = n as u64;
+        self.queue
+            .push_back((self.saver.submit(chunk)?, self.bytes));
+        self.bytes += n;
+        if let Some(p) = self.progress {
+            crate::Progress::add(&p.bytes, n);
+        }
+        while self.queue.len() > MAX_IN_FLIGHT {
+            self.pop()?;
+        }
+        // Collect replies that are already there, so the queue front is the
+        // oldest chunk an encoder has not copied yet.
+        while let Some(Ok(id)) = self.queue.front().map(|(rx, _)| rx.try_recv()) {
+            self.queue.pop_front();
+            self.ids.push(id);
+        }
+        Ok(())
+    }
+
+    /// Input offset below which every chunk has been copied by an encoder.
+    fn done_below(&self) -> u64 {
+        self.queue.front().map_or(self.bytes, |(_, off)| *off)
+    }
+
+    fn pop(&mut self) -> Result<()> {
+        if let Some((rx, _)) = self.queue.pop_front() {
+            let id = rx.recv().map_err(|_| self.saver.error())?;
+            self.ids.push(id);
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<(Vec<BlobId>, u64)> {
+        while !self.queue.is_empty() {
+            self.pop()?;
+        }
+        Ok((self.ids, self.bytes))
+    }
 }
 
 /// Chunks a reader and stores its chunks; returns the ids and bytes read.
@@ -39,53 +110,16 @@ pub(crate) fn save_reader(
     progress: Option<&crate::Progress>,
 ) -> Result<(Vec<BlobId>, u64)> {
     let mut stream = chunker.stream(reader);
-    let mut ids = Vec::new();
-    let mut total = 0u64;
+    let mut out = Ordered::new(saver, progress);
     loop {
         let chunk = stream.next_chunk().map_err(|e| Error::Source {
             name: name.to_string(),
             detail: format!("read failed: {e}"),
         })?;
         let Some(chunk) = chunk else { break };
-        total += chunk.len() as u64;
-        if let Some(p) = progress {
-            crate::Progress::add(&p.bytes, chunk.len() as u64);
-        }
-        let id = saver.repo().keys().blob_id(chunk);
-        if !saver.repo().index().contains(&id) {
-            saver.save_with_id(id, BlobKind::Data, ChunkBytes::Owned(chunk.to_vec()))?;
-        }
-        ids.push(id);
+        out.push(ChunkData::Owned(chunk.to_vec()), chunk.len())?;
     }
-    Ok((ids, total))
-}
-
-/// Reads a small file whole and stores its chunks.
-fn save_small_file(
-    saver: &Saver,
-    chunker: &Chunker,
-    mut file: std::fs::File,
-    path: &Path,
-    len: u64,
-    progress: Option<&crate::Progress>,
-) -> Result<(Vec<BlobId>, u64)> {
-    let mut data = Vec::with_capacity(len as usize);
-    file.read_to_end(&mut data)
-        .map_err(|e| Error::io(path, e))?;
-    if let Some(p) = progress {
-        crate::Progress::add(&p.bytes, data.len() as u64);
-    }
-    let ranges: Vec<_> = chunker.slice_chunks(&data).collect();
-    if ranges.len() == 1 {
-        let n = data.len() as u64;
-        let id = saver.save(BlobKind::Data, ChunkBytes::Owned(data))?;
-        return Ok((vec![id], n));
-    }
-    let mut ids = Vec::with_capacity(ranges.len());
-    for r in ranges {
-        ids.push(saver.save(BlobKind::Data, ChunkBytes::Owned(data[r].to_vec()))?);
-    }
-    Ok((ids, data.len() as u64))
+    out.finish()
 }
 
 /// Chunks and stores one regular file; returns the ids and its size.
@@ -95,27 +129,34 @@ pub(crate) fn save_file(
     path: &Path,
     progress: Option<&crate::Progress>,
 ) -> Result<(Vec<BlobId>, u64)> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut out = Ordered::new(saver, progress);
     if len < MMAP_THRESHOLD {
-        return save_small_file(saver, chunker, file, path, len, progress);
+        let mut data = Vec::with_capacity(len as usize);
+        file.read_to_end(&mut data)
+            .map_err(|e| Error::io(path, e))?;
+        let ranges: Vec<_> = chunker.slice_chunks(&data).collect();
+        if ranges.len() == 1 {
+            let n = data.len();
+            out.push(ChunkData::Owned(data), n)?;
+        } else {
+            for r in ranges {
+                out.push(ChunkData::Owned(data[r.clone()].to_vec()), r.len())?;
+            }
+        }
+        return out.finish();
     }
-    let map = crate::mmap::map_file(&file).map_err(|e| Error::io(path, e))?;
-    let mut ids = Vec::new();
+    let map = std::sync::Arc::new(crate::mmap::map_file(&file).map_err(|e| Error::io(path, e))?);
+    let mut released = 0;
     for r in chunker.slice_chunks(&map) {
-        let n = r.len() as u64;
-        let mut id = saver.repo().keys().blob_id(&map[r.clone()]);
-        if !saver.repo().index().contains(&id) {
-            // New chunk: copy it and name the copy, so the stored bytes and
-            // their id agree even if the file changes under the map.
-            let owned = map[r].to_vec();
-            id = saver.repo().keys().blob_id(&owned);
-            saver.save_with_id(id, BlobKind::Data, ChunkBytes::Owned(owned))?;
+        // The encoder copies the range before naming it (see ChunkData).
+        out.push(ChunkData::Mapped(map.clone(), r.clone()), r.len())?;
+        let done = out.done_below() as usize;
+        if done - released >= RELEASE_STEP {
+            crate::mmap::release(&map, released..done);
+            released = done;
         }
-        if let Some(p) = progress {
-            crate::Progress::add(&p.bytes, n);
-        }
-        ids.push(id);
     }
-    Ok((ids, map.len() as u64))
+    out.finish()
 }

@@ -1,7 +1,7 @@
 //! Walking a file tree: one directory at a time, files in parallel.
 
 use super::content::{make_content, save_file};
-use super::saver::{ChunkBytes, Saver};
+use super::saver::Saver;
 use crate::blob::BlobKind;
 use crate::chunker::Chunker;
 use crate::envelope;
@@ -299,5 +299,5 @@ impl Walker<'_> {
 
 /// Stores a tree blob.
 pub(crate) fn save_tree(saver: &Saver, tree: &Tree) -> Result<BlobId> {
-    saver.save(BlobKind::Tree, ChunkBytes::Owned(envelope::encode(tree)))
+    saver.save(BlobKind::Tree, envelope::encode(tree))
 }

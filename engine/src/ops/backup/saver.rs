@@ -23,24 +23,31 @@ use std::thread::JoinHandle;
 /// Blobs per index file written during a backup.
 const INDEX_FLUSH_BLOBS: usize = 65_536;
 
-/// Bytes of one chunk to be stored, owned so that they cannot change
-/// between naming and sealing.
-pub(crate) enum ChunkBytes {
+/// The bytes of a submitted chunk.
+pub(crate) enum ChunkData {
+    /// Already copied.
     Owned(Vec<u8>),
+    /// A range of a mapped file; the encoder copies it before naming it,
+    /// so the stored bytes and their id agree even if the file changes.
+    Mapped(Arc<memmap2::Mmap>, std::ops::Range<usize>),
 }
 
-impl ChunkBytes {
-    fn as_slice(&self) -> &[u8] {
+impl ChunkData {
+    fn into_vec(self) -> Vec<u8> {
         match self {
-            ChunkBytes::Owned(v) => v,
+            ChunkData::Owned(v) => v,
+            ChunkData::Mapped(m, r) => m[r].to_vec(),
         }
     }
 }
 
 struct EncodeJob {
-    id: BlobId,
     kind: BlobKind,
-    data: ChunkBytes,
+    data: ChunkData,
+    /// Set when the caller already named and claimed the blob.
+    id: Option<BlobId>,
+    /// Where to send the id once computed (asynchronous submissions).
+    reply: Option<Sender<BlobId>>,
 }
 
 struct Sealed {
@@ -69,6 +76,19 @@ struct Shared {
 }
 
 impl Shared {
+    /// Claims `id` for storing. False when it is stored or in flight.
+    fn claim(&self, id: &BlobId) -> bool {
+        if self.repo.index().contains(id) {
+            return false;
+        }
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        if pending.contains(id) || self.repo.index().contains(id) {
+            return false;
+        }
+        pending.insert(*id);
+        true
+    }
+
     fn fail(&self, e: Error) {
         self.failed.store(true, Ordering::SeqCst);
         let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
@@ -102,7 +122,7 @@ impl Saver {
         });
         let (encode_tx, encode_rx) = bounded::<EncodeJob>(workers * 2);
         let (pack_tx, pack_rx) = bounded::<Sealed>(workers * 2);
-        let (upload_tx, upload_rx) = bounded::<FinishedPack>(1);
+        let (upload_tx, upload_rx) = bounded::<FinishedPack>(0);
         let mut threads = Vec::new();
         for _ in 0..workers {
             let (rx, tx, sh) = (encode_rx.clone(), pack_tx.clone(), shared.clone());
@@ -134,45 +154,58 @@ impl Saver {
         &self.shared.repo
     }
 
-    /// Stores a chunk unless it is already stored or in flight; returns its id.
-    pub fn save(&self, kind: BlobKind, data: ChunkBytes) -> Result<BlobId> {
-        if data.as_slice().len() > blob::MAX_BLOB_SIZE as usize {
+    /// Stores a blob unless it is already stored or in flight; names it on
+    /// the calling thread and returns its id.
+    pub fn save(&self, kind: BlobKind, data: Vec<u8>) -> Result<BlobId> {
+        if data.len() > blob::MAX_BLOB_SIZE as usize {
             return Err(Error::invalid(format!(
                 "a {kind:?} blob of {} bytes exceeds the {} byte limit (a directory with too many entries?)",
-                data.as_slice().len(),
+                data.len(),
                 blob::MAX_BLOB_SIZE
             )));
         }
-        let id = self.shared.repo.keys().blob_id(data.as_slice());
-        self.save_with_id(id, kind, data)?;
+        let id = self.shared.repo.keys().blob_id(&data);
+        if self.shared.claim(&id) {
+            self.send(EncodeJob {
+                kind,
+                data: ChunkData::Owned(data),
+                id: Some(id),
+                reply: None,
+            })?;
+        } else if self.failed() {
+            return Err(self.take_error());
+        }
         Ok(id)
     }
 
-    /// As [`Saver::save`] with a precomputed id.
-    pub fn save_with_id(&self, id: BlobId, kind: BlobKind, data: ChunkBytes) -> Result<()> {
+    /// Queues a data chunk; an encoder names it, sends the id to the
+    /// returned receiver, and stores the chunk unless it is known. This
+    /// lets one sequential producer keep every core hashing.
+    pub fn submit(&self, data: ChunkData) -> Result<Receiver<BlobId>> {
+        let (tx, rx) = bounded(1);
+        self.send(EncodeJob {
+            kind: BlobKind::Data,
+            data,
+            id: None,
+            reply: Some(tx),
+        })?;
+        Ok(rx)
+    }
+
+    fn send(&self, job: EncodeJob) -> Result<()> {
         if self.failed() {
             return Err(self.take_error());
-        }
-        if self.shared.repo.index().contains(&id) {
-            return Ok(());
-        }
-        {
-            let mut pending = self
-                .shared
-                .pending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if pending.contains(&id) || self.shared.repo.index().contains(&id) {
-                return Ok(());
-            }
-            pending.insert(id);
         }
         let tx = self
             .encode_tx
             .as_ref()
             .ok_or_else(|| Error::invalid("saver finished"))?;
-        tx.send(EncodeJob { id, kind, data })
-            .map_err(|_| self.take_error())
+        tx.send(job).map_err(|_| self.take_error())
+    }
+
+    /// The error to report when the pipeline stopped.
+    pub fn error(&self) -> Error {
+        self.take_error()
     }
 
     fn take_error(&self) -> Error {
@@ -228,12 +261,25 @@ fn encoder(sh: &Shared, rx: &Receiver<EncodeJob>, tx: &Sender<Sealed>) {
         if sh.failed.load(Ordering::Relaxed) {
             continue;
         }
-        let plain = job.data.as_slice();
-        let bytes = blob::encode(sh.repo.keys(), job.kind, &job.id, plain, level);
+        let data = job.data.into_vec();
+        let id = match job.id {
+            Some(id) => id,
+            None => {
+                let id = sh.repo.keys().blob_id(&data);
+                if let Some(r) = &job.reply {
+                    let _ = r.send(id);
+                }
+                if !sh.claim(&id) {
+                    continue;
+                }
+                id
+            }
+        };
+        let bytes = blob::encode(sh.repo.keys(), job.kind, &id, &data, level);
         let sealed = Sealed {
-            id: job.id,
+            id,
             kind: job.kind,
-            raw_len: plain.len() as u32,
+            raw_len: data.len() as u32,
             bytes,
         };
         if tx.send(sealed).is_err() {
@@ -245,8 +291,8 @@ fn encoder(sh: &Shared, rx: &Receiver<EncodeJob>, tx: &Sender<Sealed>) {
 fn packer(sh: &Shared, rx: &Receiver<Sealed>, tx: &Sender<FinishedPack>) {
     let target = sh.repo.config().pack_size as usize;
     let meta = sh.repo.keys().meta;
-    let mut data = PackWriter::new(BlobKind::Data, target + (1 << 20));
-    let mut tree = PackWriter::new(BlobKind::Tree, 1 << 20);
+    let mut data = PackWriter::new(BlobKind::Data);
+    let mut tree = PackWriter::new(BlobKind::Tree);
     for s in rx {
         let raw = u64::from(s.raw_len);
         let stored = s.bytes.len() as u64;
@@ -255,7 +301,7 @@ fn packer(sh: &Shared, rx: &Receiver<Sealed>, tx: &Sender<FinishedPack>) {
         } else {
             &mut tree
         };
-        w.add(s.id, s.raw_len, &s.bytes);
+        w.add(s.id, s.raw_len, s.bytes);
         sh.stats.blobs_added.fetch_add(1, Ordering::Relaxed);
         sh.stats.bytes_added.fetch_add(stored, Ordering::Relaxed);
         if s.kind == BlobKind::Data {
@@ -265,12 +311,7 @@ fn packer(sh: &Shared, rx: &Receiver<Sealed>, tx: &Sender<FinishedPack>) {
             crate::Progress::add(&p.bytes_added, stored);
         }
         if w.len() >= target {
-            let cap = if s.kind == BlobKind::Data {
-                target + (1 << 20)
-            } else {
-                1 << 20
-            };
-            let full = std::mem::replace(w, PackWriter::new(s.kind, cap));
+            let full = std::mem::replace(w, PackWriter::new(s.kind));
             if tx.send(full.finish(&meta)).is_err() {
                 return;
             }
@@ -295,19 +336,19 @@ fn uploader(sh: &Shared, rx: &Receiver<FinishedPack>) {
 }
 
 fn store_pack(sh: &Shared, pack: FinishedPack) -> Result<()> {
-    let size = pack.bytes.len() as u64;
-    let name = pack.id.to_hex();
+    let size = pack.len() as u64;
+    let id = pack.id();
     match sh
         .repo
         .backend()
-        .create(FileKind::Pack, &name, bytes::Bytes::from(pack.bytes))
+        .create_parts(FileKind::Pack, &id.to_hex(), pack.parts)
     {
         Ok(()) | Err(Error::AlreadyExists { .. }) => {}
         Err(e) => return Err(e),
     }
     sh.repo
         .index_mut()
-        .add_pack(pack.id, pack.kind, size, &pack.blobs);
+        .add_pack(id, pack.kind, size, &pack.blobs);
     {
         let mut pending = sh.pending.lock().unwrap_or_else(|p| p.into_inner());
         for b in &pack.blobs {
@@ -319,7 +360,7 @@ fn store_pack(sh: &Shared, pack: FinishedPack) -> Result<()> {
         .unwrap_or_else(|p| p.into_inner())
         .packs
         .push(IndexPack {
-            id: pack.id,
+            id,
             kind: pack.kind,
             size,
             blobs: pack.blobs,
