@@ -456,6 +456,16 @@ impl Repository {
         crate::pack::decode_header(&self.inner.keys.meta, &tail, size, &what)
     }
 
+    /// Number of blobs in the in-memory index.
+    pub fn stats_index_len(&self) -> usize {
+        self.index().len()
+    }
+
+    /// Number of packs in the in-memory index.
+    pub fn stats_pack_count(&self) -> usize {
+        self.index().pack_count()
+    }
+
     /// Kind of a stored blob.
     pub fn blob_kind(&self, id: &BlobId) -> Option<BlobKind> {
         self.blob_location(id).map(|l| l.kind)

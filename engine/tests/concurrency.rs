@@ -90,3 +90,26 @@ fn operations_work_inside_a_tokio_runtime() {
     });
     assert_same_tree(&src, &restored(&target, &src));
 }
+
+#[test]
+fn progress_listener_is_called_and_counters_add_up() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let src = tmp.path().join("src");
+    make_tree(&src);
+    let (_b, repo) = memory_repo();
+    let calls = Arc::new(AtomicU64::new(0));
+    let c = calls.clone();
+    let progress = Arc::new(cairn::Progress::with_listener(move |p| {
+        c.fetch_add(1, Ordering::Relaxed);
+        assert!(cairn::Progress::get(&p.files) <= 1000);
+    }));
+    let res = repo
+        .backup(BackupOptions { paths: vec![src], progress: Some(progress.clone()), ..Default::default() })
+        .expect("backup");
+    let files = cairn::Progress::get(&progress.files);
+    assert_eq!(files, res.snapshot.summary.files);
+    assert_eq!(cairn::Progress::get(&progress.bytes), res.snapshot.summary.bytes_read);
+    assert!(calls.load(Ordering::Relaxed) >= files, "listener called per file and per pack");
+}

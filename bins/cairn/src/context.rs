@@ -106,7 +106,15 @@ pub fn open(g: &Global) -> Result<Repository> {
         }
         None => return Err(no_key_error()),
     };
-    Ok(Repository::open(backend, &secret)?)
+    let repo = Repository::open(backend, &secret)?;
+    tracing::info!(
+        repository = %loc,
+        key = %repo.key_id().short(),
+        "opened repository; index has {} blobs in {} packs",
+        repo.stats_index_len(),
+        repo.stats_pack_count()
+    );
+    Ok(repo)
 }
 
 /// Opens the configured repository; for the default repository, creates it

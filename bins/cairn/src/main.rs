@@ -11,6 +11,12 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A panic is a bug in cairn: one line, no backtrace unless asked for.
+    if std::env::var_os("RUST_BACKTRACE").is_none() {
+        std::panic::set_hook(Box::new(|info| {
+            eprintln!("cairn: internal error (a bug, please report it): {info}");
+        }));
+    }
     let cli = cli::Cli::parse();
     init_logging(cli.global.verbose);
     match cmd::run(&cli) {

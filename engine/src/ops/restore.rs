@@ -250,6 +250,7 @@ impl Restorer<'_> {
         self.summary.bytes += offset;
         if let Some(p) = &self.opts.progress {
             crate::Progress::add(&p.files, 1);
+            p.notify();
         }
         self.metas.push((path, node.meta, false));
         Ok(())
@@ -261,12 +262,22 @@ impl Restorer<'_> {
             return Ok(());
         }
         let progress = self.opts.progress.as_deref();
+        // Writers of one file take turns: concurrent pwrite on one inode
+        // made the kernel spin on its lock (measured, docs/performance.md).
+        let stripes: Vec<std::sync::Mutex<()>> = (0..16).map(|_| std::sync::Mutex::new(())).collect();
         let write = |id: &BlobId, data: Vec<u8>| -> Result<()> {
             let targets = batch.wanted.get(id).ok_or_else(|| Error::NotFound {
                 kind: "blob".into(),
                 name: id.to_hex(),
             })?;
             for t in targets {
+                let stripe = {
+                    use std::hash::{Hash, Hasher};
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    t.path.hash(&mut h);
+                    (h.finish() % 16) as usize
+                };
+                let _turn = stripes[stripe].lock().unwrap_or_else(|p| p.into_inner());
                 let f = std::fs::OpenOptions::new()
                     .write(true)
                     .open(&t.path)

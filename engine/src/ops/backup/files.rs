@@ -164,6 +164,7 @@ impl Walker<'_> {
             });
             if let Some(p) = self.progress {
                 crate::Progress::add(&p.files, 1);
+                p.notify();
             }
             let kind = NodeKind::File {
                 size: m.len(),
@@ -222,6 +223,7 @@ impl Walker<'_> {
             .map_err(|_| Error::invalid("file worker stopped"))?;
         if let Some(p) = self.progress {
             crate::Progress::add(&p.files, 1);
+            p.notify();
         }
         match res {
             Ok((ids, size)) => {

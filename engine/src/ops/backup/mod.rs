@@ -260,6 +260,7 @@ impl Repository {
         let name = comps.last().cloned().unwrap_or_default();
         if let Some(p) = progress {
             crate::Progress::add(&p.files, 1);
+            p.notify();
         }
         Ok((
             Node {

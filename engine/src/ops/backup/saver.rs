@@ -355,6 +355,9 @@ fn store_pack(sh: &Shared, pack: FinishedPack) -> Result<()> {
             pending.remove(&b.id);
         }
     }
+    if let Some(p) = &sh.progress {
+        p.notify();
+    }
     sh.session_index
         .lock()
         .unwrap_or_else(|p| p.into_inner())
