@@ -1,7 +1,6 @@
 //! The README's commands, run as written, so the README cannot drift.
 
 mod common;
-mod pg;
 use common::*;
 
 fn readme() -> String {
@@ -50,7 +49,7 @@ fn quick_start_backs_up_into_the_default_repository() {
 
 #[test]
 fn tour_runs_verbatim_against_a_real_postgres() {
-    let pg = pg::Pg::start();
+    let pg = cairn_testkit::Pg::start();
     pg.psql("postgres", "CREATE DATABASE app");
     pg.psql("app", "CREATE TABLE users (id int primary key, name text); INSERT INTO users SELECT g, 'user ' || g FROM generate_series(1, 1000) g");
     let env = Env::new();

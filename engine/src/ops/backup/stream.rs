@@ -50,12 +50,22 @@ impl StreamSource {
     /// Streams a command's stdout (no shell). A non-zero exit fails the
     /// backup with the command's stderr in the error.
     pub fn from_command(name: impl Into<String>, argv: &[String]) -> Result<Self> {
-        let name = name.into();
         let (prog, args) = argv
             .split_first()
             .ok_or_else(|| Error::invalid("empty command"))?;
-        let mut child = Command::new(prog)
-            .args(args)
+        let mut cmd = Command::new(prog);
+        cmd.args(args);
+        Self::from_process(name, cmd)
+    }
+
+    /// Streams the stdout of a prepared command (its arguments and
+    /// environment already set). Stdin is closed and stderr captured; a
+    /// non-zero exit, or death by a signal, fails the backup with the last
+    /// 64 KiB of stderr in the error.
+    pub fn from_process(name: impl Into<String>, mut cmd: Command) -> Result<Self> {
+        let name = name.into();
+        let prog = cmd.get_program().to_string_lossy().into_owned();
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -64,17 +74,11 @@ impl StreamSource {
                 name: name.clone(),
                 detail: format!("cannot start {prog}: {e}"),
             })?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| Error::invalid("no stdout"))?;
-        let stderr = child
-            .stderr
-            .take()
-            .ok_or_else(|| Error::invalid("no stderr"))?;
+        let stdout = child.stdout.take().ok_or_else(|| Error::invalid("no stdout"))?;
+        let stderr = child.stderr.take().ok_or_else(|| Error::invalid("no stderr"))?;
         let err_reader = std::thread::spawn(move || read_tail(stderr, 64 * 1024));
         let mut src = StreamSource::from_reader(name.clone(), stdout);
-        src.info.insert("command".into(), prog.clone());
+        src.info.insert("command".into(), prog);
         src.finish = Some(Box::new(move || wait_child(child, err_reader, &name)));
         Ok(src)
     }

@@ -1,11 +1,14 @@
 //! A throwaway PostgreSQL cluster for tests: `initdb` and `pg_ctl` in a
-//! temp dir, listening only on a Unix socket there. As root, the server
-//! runs as the `postgres` user.
-#![allow(dead_code)]
+//! temp dir. It listens on a Unix socket in that dir (trust
+//! authentication, user `postgres`) and on 127.0.0.1 at a free port
+//! (SCRAM passwords), so tests can exercise password errors. As root, the
+//! server runs as the `postgres` user. It is stopped when dropped, even
+//! when the test fails.
 
 use std::path::PathBuf;
 use std::process::Command;
 
+/// A running cluster.
 pub struct Pg {
     _dir: tempfile::TempDir,
     pub bin: PathBuf,
@@ -47,6 +50,8 @@ fn free_port() -> u16 {
 }
 
 impl Pg {
+    /// Starts a new cluster; panics with install instructions when the
+    /// server binaries are missing.
     pub fn start() -> Pg {
         let bin = pg_bin();
         let dir = tempfile::Builder::new()
@@ -80,8 +85,8 @@ impl Pg {
             &[
                 "-D",
                 pg.data.to_str().expect("utf8"),
-                "-A",
-                "trust",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
                 "-U",
                 "postgres",
                 "-E",
@@ -90,7 +95,7 @@ impl Pg {
             ],
         );
         let opts = format!(
-            "-p {} -k {} -c listen_addresses='' -c fsync=off",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off",
             pg.port,
             pg.socket_dir.display()
         );
@@ -109,6 +114,16 @@ impl Pg {
             ],
         );
         pg
+    }
+
+    /// A DSN for a TCP connection with a password.
+    pub fn tcp_dsn(&self, user: &str, password: &str, db: &str) -> String {
+        format!("postgres://{user}:{password}@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Path of a client tool (`pg_dump`, `psql`, ...).
+    pub fn tool(&self, name: &str) -> PathBuf {
+        self.bin.join(name)
     }
 
     fn server_cmd(&self, tool: &str, args: &[&str]) {
@@ -138,27 +153,19 @@ impl Pg {
             .env("PGUSER", "postgres");
     }
 
-    /// Runs SQL with psql, failing the test on error.
+    /// Runs an SQL script with psql (statements one by one, as a file
+    /// would be, so `CREATE DATABASE` and `\gexec` work), failing the test
+    /// on the first error. Returns unaligned, tab-separated output.
     pub fn psql(&self, db: &str, sql: &str) -> String {
+        use std::io::Write;
         let mut c = Command::new(self.bin.join("psql"));
-        c.args([
-            "-X",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-At",
-            "-d",
-            db,
-            "-c",
-            sql,
-        ]);
+        c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-F", "\t", "-d", db]);
         self.env(&mut c);
-        let out = c.output().expect("psql");
-        assert!(
-            out.status.success(),
-            "psql failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().expect("psql");
+        child.stdin.take().expect("stdin").write_all(sql.as_bytes()).expect("write sql");
+        let out = child.wait_with_output().expect("psql");
+        assert!(out.status.success(), "psql failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 }
