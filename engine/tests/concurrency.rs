@@ -106,10 +106,20 @@ fn progress_listener_is_called_and_counters_add_up() {
         assert!(cairn::Progress::get(&p.files) <= 1000);
     }));
     let res = repo
-        .backup(BackupOptions { paths: vec![src], progress: Some(progress.clone()), ..Default::default() })
+        .backup(BackupOptions {
+            paths: vec![src],
+            progress: Some(progress.clone()),
+            ..Default::default()
+        })
         .expect("backup");
     let files = cairn::Progress::get(&progress.files);
     assert_eq!(files, res.snapshot.summary.files);
-    assert_eq!(cairn::Progress::get(&progress.bytes), res.snapshot.summary.bytes_read);
-    assert!(calls.load(Ordering::Relaxed) >= files, "listener called per file and per pack");
+    assert_eq!(
+        cairn::Progress::get(&progress.bytes),
+        res.snapshot.summary.bytes_read
+    );
+    assert!(
+        calls.load(Ordering::Relaxed) >= files,
+        "listener called per file and per pack"
+    );
 }

@@ -159,13 +159,34 @@ impl Pg {
     pub fn psql(&self, db: &str, sql: &str) -> String {
         use std::io::Write;
         let mut c = Command::new(self.bin.join("psql"));
-        c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-F", "\t", "-d", db]);
+        c.args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-At",
+            "-F",
+            "\t",
+            "-d",
+            db,
+        ]);
         self.env(&mut c);
-        c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        c.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
         let mut child = c.spawn().expect("psql");
-        child.stdin.take().expect("stdin").write_all(sql.as_bytes()).expect("write sql");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(sql.as_bytes())
+            .expect("write sql");
         let out = child.wait_with_output().expect("psql");
-        assert!(out.status.success(), "psql failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "psql failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 }

@@ -68,13 +68,19 @@ fn chosen(o: &PgBackupOptions, have: &[(String, u64)]) -> Result<Vec<(String, u6
     wanted
         .into_iter()
         .map(|w| {
-            have.iter().find(|(n, _)| *n == w).cloned().ok_or_else(|| Error::Source {
-                name: format!("postgres database {w}"),
-                detail: format!(
-                    "database {w:?} does not exist on the server (it has: {})",
-                    have.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
-                ),
-            })
+            have.iter()
+                .find(|(n, _)| *n == w)
+                .cloned()
+                .ok_or_else(|| Error::Source {
+                    name: format!("postgres database {w}"),
+                    detail: format!(
+                        "database {w:?} does not exist on the server (it has: {})",
+                        have.iter()
+                            .map(|(n, _)| n.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })
         })
         .collect()
 }
@@ -88,16 +94,31 @@ fn chosen(o: &PgBackupOptions, have: &[(String, u64)]) -> Result<Vec<(String, u6
 pub fn backup(repo: &Repository, o: &PgBackupOptions) -> Result<BackupResult> {
     let pg_dump_version = o.tools.version("pg_dump")?;
     let maint = maintenance_db(&o.conn);
-    let server_version = psql(&o.tools, &o.conn, Some(&maint), &[], "SHOW server_version;\n")?
-        .trim()
-        .to_string();
+    let server_version = psql(
+        &o.tools,
+        &o.conn,
+        Some(&maint),
+        &[],
+        "SHOW server_version;\n",
+    )?
+    .trim()
+    .to_string();
     let dbs = chosen(o, &list_databases(o)?)?;
-    let profile = o.profile.clone().unwrap_or_else(|| cairn::config::PROFILE_DATABASE.to_string());
+    let profile = o
+        .profile
+        .clone()
+        .unwrap_or_else(|| cairn::config::PROFILE_DATABASE.to_string());
     let mut info = BTreeMap::new();
     info.insert("postgres.server_version".to_string(), server_version);
     info.insert("postgres.pg_dump_version".to_string(), pg_dump_version);
     info.insert("postgres.connection".to_string(), o.conn.redacted());
-    info.insert("postgres.databases".to_string(), dbs.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(","));
+    info.insert(
+        "postgres.databases".to_string(),
+        dbs.iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
     for (name, size) in &dbs {
         info.insert(format!("postgres.size.{name}"), size.to_string());
     }
@@ -114,10 +135,12 @@ pub fn backup(repo: &Repository, o: &PgBackupOptions) -> Result<BackupResult> {
     for (name, size) in &dbs {
         let mut cmd = o.conn.command(&o.tools.path("pg_dump"), Some(name));
         cmd.args(["--format=custom", "--compress=0"]);
-        let mut s = StreamSource::from_process(dump_stream(name), cmd)?.with_profile(profile.clone());
+        let mut s =
+            StreamSource::from_process(dump_stream(name), cmd)?.with_profile(profile.clone());
         s.info.insert("database".into(), name.clone());
         s.info.insert("database_size".into(), size.to_string());
-        s.info.insert("format".into(), "custom, uncompressed".into());
+        s.info
+            .insert("format".into(), "custom, uncompressed".into());
         streams.push(s);
     }
     repo.backup(BackupOptions {

@@ -69,7 +69,12 @@ fn parse_uri(dsn: &str) -> Option<Parsed> {
         None => format!("{scheme}://"),
     };
     Some(Parsed {
-        uri: Some(UriParts { scheme_auth, hostport: hostport.to_string(), db: db.to_string(), query: query.to_string() }),
+        uri: Some(UriParts {
+            scheme_auth,
+            hostport: hostport.to_string(),
+            db: db.to_string(),
+            query: query.to_string(),
+        }),
         kv: Vec::new(),
         password,
     })
@@ -84,7 +89,12 @@ fn parse_kv(dsn: &str) -> Parsed {
         while chars.peek().is_some_and(|c| c.is_whitespace()) {
             chars.next();
         }
-        let key: String = chars.by_ref().take_while(|c| *c != '=').collect::<String>().trim().to_string();
+        let key: String = chars
+            .by_ref()
+            .take_while(|c| *c != '=')
+            .collect::<String>()
+            .trim()
+            .to_string();
         if key.is_empty() {
             break;
         }
@@ -116,7 +126,11 @@ fn parse_kv(dsn: &str) -> Parsed {
             kv.push((key, value));
         }
     }
-    Parsed { uri: None, kv, password }
+    Parsed {
+        uri: None,
+        kv,
+        password,
+    }
 }
 
 fn quote_kv(v: &str) -> String {
@@ -128,7 +142,11 @@ impl Parsed {
         match &self.uri {
             Some(u) => {
                 let db = db.map(str::to_string).unwrap_or_else(|| u.db.clone());
-                let q = if u.query.is_empty() { String::new() } else { format!("?{}", u.query) };
+                let q = if u.query.is_empty() {
+                    String::new()
+                } else {
+                    format!("?{}", u.query)
+                };
                 format!("{}{}/{}{}", u.scheme_auth, u.hostport, db, q)
             }
             None => {
@@ -150,7 +168,11 @@ impl Parsed {
         match &self.uri {
             Some(u) if !u.db.is_empty() => Some(percent_decode(&u.db)),
             Some(_) => None,
-            None => self.kv.iter().find(|(k, _)| k == "dbname").map(|(_, v)| v.clone()),
+            None => self
+                .kv
+                .iter()
+                .find(|(k, _)| k == "dbname")
+                .map(|(_, v)| v.clone()),
         }
     }
 }
@@ -163,7 +185,11 @@ impl PgConn {
 
     fn parsed(&self) -> Option<Parsed> {
         let dsn = self.dsn.as_deref()?;
-        Some(if dsn.contains("://") { parse_uri(dsn).unwrap_or_else(|| parse_kv(dsn)) } else { parse_kv(dsn) })
+        Some(if dsn.contains("://") {
+            parse_uri(dsn).unwrap_or_else(|| parse_kv(dsn))
+        } else {
+            parse_kv(dsn)
+        })
     }
 
     /// The DSN with any password removed (safe to log or record).
@@ -209,18 +235,27 @@ mod tests {
     use super::*;
 
     fn args(c: &Command) -> Vec<String> {
-        c.get_args().map(|a| a.to_string_lossy().into_owned()).collect()
+        c.get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
     }
 
     fn env(c: &Command, k: &str) -> Option<String> {
-        c.get_envs().find(|(n, _)| *n == k).and_then(|(_, v)| v.map(|v| v.to_string_lossy().into_owned()))
+        c.get_envs()
+            .find(|(n, _)| *n == k)
+            .and_then(|(_, v)| v.map(|v| v.to_string_lossy().into_owned()))
     }
 
     #[test]
     fn uri_password_moves_to_the_environment() {
-        let c = PgConn::new(Some("postgres://app:s%40cret@db.example:5433/shop?sslmode=require".into()));
+        let c = PgConn::new(Some(
+            "postgres://app:s%40cret@db.example:5433/shop?sslmode=require".into(),
+        ));
         let cmd = c.command(std::path::Path::new("pg_dump"), Some("other"));
-        assert_eq!(args(&cmd), vec!["--dbname=postgres://app@db.example:5433/other?sslmode=require"]);
+        assert_eq!(
+            args(&cmd),
+            vec!["--dbname=postgres://app@db.example:5433/other?sslmode=require"]
+        );
         assert_eq!(env(&cmd, "PGPASSWORD").as_deref(), Some("s@cret"));
         assert!(!c.redacted().contains("cret"));
         assert_eq!(c.default_db().as_deref(), Some("shop"));
@@ -228,9 +263,14 @@ mod tests {
 
     #[test]
     fn key_value_password_moves_to_the_environment() {
-        let c = PgConn::new(Some("host=/tmp port=5432 password='p w' dbname=shop user=app".into()));
+        let c = PgConn::new(Some(
+            "host=/tmp port=5432 password='p w' dbname=shop user=app".into(),
+        ));
         let cmd = c.command(std::path::Path::new("psql"), None);
-        assert_eq!(args(&cmd), vec!["--dbname=host='/tmp' port='5432' dbname='shop' user='app'"]);
+        assert_eq!(
+            args(&cmd),
+            vec!["--dbname=host='/tmp' port='5432' dbname='shop' user='app'"]
+        );
         assert_eq!(env(&cmd, "PGPASSWORD").as_deref(), Some("p w"));
         let cmd = c.command(std::path::Path::new("psql"), Some("x"));
         assert!(args(&cmd)[0].ends_with("dbname='x'") && !args(&cmd)[0].contains("shop"));

@@ -31,7 +31,12 @@ pub struct PgRestoreOptions {
 /// Databases dumped in a snapshot.
 pub fn databases_in(repo: &Repository, snapshot: &SnapshotId) -> Result<Vec<String>> {
     let snap = repo.load_snapshot(snapshot)?;
-    Ok(snap.paths.iter().filter_map(|p| db_of_stream(p)).map(String::from).collect())
+    Ok(snap
+        .paths
+        .iter()
+        .filter_map(|p| db_of_stream(p))
+        .map(String::from)
+        .collect())
 }
 
 fn exists(o: &PgRestoreOptions, db: &str) -> Result<bool> {
@@ -47,20 +52,44 @@ fn exists(o: &PgRestoreOptions, db: &str) -> Result<bool> {
 
 /// Creates an empty database.
 pub(crate) fn create_db(tools: &Tools, conn: &PgConn, db: &str) -> Result<()> {
-    psql(tools, conn, Some(&maintenance_db(conn)), &[("name", db)], "CREATE DATABASE :\"name\";\n").map(|_| ())
+    psql(
+        tools,
+        conn,
+        Some(&maintenance_db(conn)),
+        &[("name", db)],
+        "CREATE DATABASE :\"name\";\n",
+    )
+    .map(|_| ())
 }
 
 /// Pipes a stored stream into a command's stdin; the command's failure
 /// (with its stderr) takes precedence over the broken pipe it causes.
-pub(crate) fn pipe_into(repo: &Repository, snapshot: &SnapshotId, stream: &str, mut cmd: Command, what: &str) -> Result<String> {
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+pub(crate) fn pipe_into(
+    repo: &Repository,
+    snapshot: &SnapshotId,
+    stream: &str,
+    mut cmd: Command,
+    what: &str,
+) -> Result<String> {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| Error::Source {
         name: what.to_string(),
         detail: format!("cannot start {}: {e}", cmd.get_program().to_string_lossy()),
     })?;
-    let mut stdin = child.stdin.take().ok_or_else(|| Error::invalid("no stdin"))?;
-    let mut stdout = child.stdout.take().ok_or_else(|| Error::invalid("no stdout"))?;
-    let mut stderr = child.stderr.take().ok_or_else(|| Error::invalid("no stderr"))?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| Error::invalid("no stdin"))?;
+    let mut stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| Error::invalid("no stdout"))?;
+    let mut stderr = child
+        .stderr
+        .take()
+        .ok_or_else(|| Error::invalid("no stderr"))?;
     let out_reader = std::thread::spawn(move || {
         let mut s = String::new();
         let _ = stdout.read_to_string(&mut s);
@@ -73,11 +102,17 @@ pub(crate) fn pipe_into(repo: &Repository, snapshot: &SnapshotId, stream: &str, 
     });
     let fed = repo.dump(snapshot, stream, &mut stdin);
     drop(stdin);
-    let status = child.wait().map_err(|e| Error::Source { name: what.into(), detail: e.to_string() })?;
+    let status = child.wait().map_err(|e| Error::Source {
+        name: what.into(),
+        detail: e.to_string(),
+    })?;
     let out = out_reader.join().unwrap_or_default();
     let err = err_reader.join().unwrap_or_default();
     if !status.success() {
-        return Err(Error::Source { name: what.to_string(), detail: format!("{status}: {}", err.trim()) });
+        return Err(Error::Source {
+            name: what.to_string(),
+            detail: format!("{status}: {}", err.trim()),
+        });
     }
     match fed {
         // The tool succeeded without reading everything (`--list` stops
@@ -94,20 +129,36 @@ pub(crate) fn pipe_into(repo: &Repository, snapshot: &SnapshotId, stream: &str, 
 /// `pg_restore --create`; an existing one is restored into (with `clean`,
 /// its objects are dropped first). With `target_database`, the dump goes
 /// into that database, created empty when missing.
-pub fn restore(repo: &Repository, snapshot: &SnapshotId, o: &PgRestoreOptions) -> Result<Vec<String>> {
+pub fn restore(
+    repo: &Repository,
+    snapshot: &SnapshotId,
+    o: &PgRestoreOptions,
+) -> Result<Vec<String>> {
     let in_snap = databases_in(repo, snapshot)?;
-    let dbs = if o.databases.is_empty() { in_snap.clone() } else { o.databases.clone() };
+    let dbs = if o.databases.is_empty() {
+        in_snap.clone()
+    } else {
+        o.databases.clone()
+    };
     if let Some(missing) = dbs.iter().find(|d| !in_snap.contains(d)) {
         return Err(Error::NotFound {
             kind: "postgres dump".into(),
-            name: format!("{missing} in snapshot {} (it has: {})", snapshot.short(), in_snap.join(", ")),
+            name: format!(
+                "{missing} in snapshot {} (it has: {})",
+                snapshot.short(),
+                in_snap.join(", ")
+            ),
         });
     }
     if o.target_database.is_some() && dbs.len() != 1 {
-        return Err(Error::invalid("--target-database needs exactly one database to restore"));
+        return Err(Error::invalid(
+            "--target-database needs exactly one database to restore",
+        ));
     }
     if o.globals {
-        let mut cmd = o.conn.command(&o.tools.path("psql"), Some(&maintenance_db(&o.conn)));
+        let mut cmd = o
+            .conn
+            .command(&o.tools.path("psql"), Some(&maintenance_db(&o.conn)));
         cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=0"]);
         pipe_into(repo, snapshot, GLOBALS_STREAM, cmd, "psql (globals)")?;
     }
@@ -117,12 +168,19 @@ pub fn restore(repo: &Repository, snapshot: &SnapshotId, o: &PgRestoreOptions) -
     Ok(dbs)
 }
 
-fn restore_one(repo: &Repository, snapshot: &SnapshotId, o: &PgRestoreOptions, db: &str) -> Result<()> {
+fn restore_one(
+    repo: &Repository,
+    snapshot: &SnapshotId,
+    o: &PgRestoreOptions,
+    db: &str,
+) -> Result<()> {
     let target = o.target_database.clone().unwrap_or_else(|| db.to_string());
     let present = exists(o, &target)?;
     let mut cmd;
     if !present && o.target_database.is_none() {
-        cmd = o.conn.command(&o.tools.path("pg_restore"), Some(&maintenance_db(&o.conn)));
+        cmd = o
+            .conn
+            .command(&o.tools.path("pg_restore"), Some(&maintenance_db(&o.conn)));
         cmd.arg("--create");
     } else {
         if !present {
@@ -137,5 +195,12 @@ fn restore_one(repo: &Repository, snapshot: &SnapshotId, o: &PgRestoreOptions, d
         cmd.args(["--no-owner", "--no-acl"]);
     }
     cmd.arg("--exit-on-error");
-    pipe_into(repo, snapshot, &dump_stream(db), cmd, &format!("pg_restore of {db} into {target}")).map(|_| ())
+    pipe_into(
+        repo,
+        snapshot,
+        &dump_stream(db),
+        cmd,
+        &format!("pg_restore of {db} into {target}"),
+    )
+    .map(|_| ())
 }

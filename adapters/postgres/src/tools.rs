@@ -46,16 +46,22 @@ impl Tools {
 pub(crate) fn run(mut cmd: Command, what: &str, input: Option<&str>) -> Result<String> {
     use std::io::Write;
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
     let mut child = cmd.spawn().map_err(|e| Error::Source {
         name: what.to_string(),
         detail: format!("cannot start {}: {e}", cmd.get_program().to_string_lossy()),
     })?;
     if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
-        stdin.write_all(text.as_bytes()).map_err(|e| Error::Source {
-            name: what.to_string(),
-            detail: format!("writing input: {e}"),
-        })?;
+        stdin
+            .write_all(text.as_bytes())
+            .map_err(|e| Error::Source {
+                name: what.to_string(),
+                detail: format!("writing input: {e}"),
+            })?;
     }
     let out = child.wait_with_output().map_err(|e| Error::Source {
         name: what.to_string(),
@@ -64,7 +70,11 @@ pub(crate) fn run(mut cmd: Command, what: &str, input: Option<&str>) -> Result<S
     if !out.status.success() {
         return Err(Error::Source {
             name: what.to_string(),
-            detail: format!("{}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim()),
+            detail: format!(
+                "{}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
         });
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())

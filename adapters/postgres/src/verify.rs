@@ -33,13 +33,27 @@ pub struct DbVerify {
 /// Checks every dump in a snapshot; with `scratch`, restores each into a
 /// new database on that server (dropped afterwards, also on failure) and
 /// counts rows.
-pub fn verify(repo: &Repository, snapshot: &SnapshotId, tools: &Tools, scratch: Option<&PgConn>) -> Result<Vec<DbVerify>> {
+pub fn verify(
+    repo: &Repository,
+    snapshot: &SnapshotId,
+    tools: &Tools,
+    scratch: Option<&PgConn>,
+) -> Result<Vec<DbVerify>> {
     let mut out = Vec::new();
     for db in databases_in(repo, snapshot)? {
         let mut cmd = std::process::Command::new(tools.path("pg_restore"));
         cmd.arg("--list");
-        let list = pipe_into(repo, snapshot, &dump_stream(&db), cmd, &format!("pg_restore --list of {db}"))?;
-        let toc_entries = list.lines().filter(|l| !l.starts_with(';') && !l.trim().is_empty()).count();
+        let list = pipe_into(
+            repo,
+            snapshot,
+            &dump_stream(&db),
+            cmd,
+            &format!("pg_restore --list of {db}"),
+        )?;
+        let toc_entries = list
+            .lines()
+            .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
+            .count();
         // Read the whole stream back: every chunk is decrypted and its
         // hash checked, not just the table of contents.
         let bytes = repo.dump(snapshot, &dump_stream(&db), &mut std::io::sink())?;
@@ -47,7 +61,12 @@ pub fn verify(repo: &Repository, snapshot: &SnapshotId, tools: &Tools, scratch: 
             Some(conn) => Some(scratch_restore(repo, snapshot, tools, conn, &db)?),
             None => None,
         };
-        out.push(DbVerify { database: db, bytes, toc_entries, tables });
+        out.push(DbVerify {
+            database: db,
+            bytes,
+            toc_entries,
+            tables,
+        });
     }
     Ok(out)
 }
@@ -70,14 +89,33 @@ impl Drop for DropOnExit<'_> {
     }
 }
 
-fn scratch_restore(repo: &Repository, snapshot: &SnapshotId, tools: &Tools, conn: &PgConn, db: &str) -> Result<Vec<TableCount>> {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+fn scratch_restore(
+    repo: &Repository,
+    snapshot: &SnapshotId,
+    tools: &Tools,
+    conn: &PgConn,
+    db: &str,
+) -> Result<Vec<TableCount>> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     let name = format!("cairn_verify_{}_{nanos}", std::process::id());
     create_db(tools, conn, &name)?;
-    let _guard = DropOnExit { tools, conn, name: name.clone() };
+    let _guard = DropOnExit {
+        tools,
+        conn,
+        name: name.clone(),
+    };
     let mut cmd = conn.command(&tools.path("pg_restore"), Some(&name));
     cmd.args(["--no-owner", "--no-acl", "--exit-on-error"]);
-    pipe_into(repo, snapshot, &dump_stream(db), cmd, &format!("pg_restore of {db} into scratch database {name}"))?;
+    pipe_into(
+        repo,
+        snapshot,
+        &dump_stream(db),
+        cmd,
+        &format!("pg_restore of {db} into scratch database {name}"),
+    )?;
     let out = psql(
         tools,
         conn,
@@ -90,7 +128,10 @@ fn scratch_restore(repo: &Repository, snapshot: &SnapshotId, tools: &Tools, conn
         .lines()
         .filter_map(|l| {
             let (t, n) = l.split_once('\t')?;
-            Some(TableCount { table: t.to_string(), rows: n.trim().parse().ok()? })
+            Some(TableCount {
+                table: t.to_string(),
+                rows: n.trim().parse().ok()?,
+            })
         })
         .collect())
 }

@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 fn repo() -> Repository {
     let b = Arc::new(ObjectBackend::memory().expect("backend"));
-    let opts = InitOptions { argon2: Argon2Params::insecure_for_tests(), ..Default::default() };
+    let opts = InitOptions {
+        argon2: Argon2Params::insecure_for_tests(),
+        ..Default::default()
+    };
     Repository::init(b, &Secret::passphrase("x"), opts).expect("init")
 }
 
@@ -24,18 +27,46 @@ fn opts(pg: &Pg, dsn: String, dbs: &[&str]) -> PgBackupOptions {
 #[test]
 fn wrong_password_and_unknown_database_fail_clearly() {
     let pg = Pg::start();
-    pg.psql("postgres", "CREATE ROLE app LOGIN PASSWORD 'right'; CREATE DATABASE app OWNER app;");
+    pg.psql(
+        "postgres",
+        "CREATE ROLE app LOGIN PASSWORD 'right'; CREATE DATABASE app OWNER app;",
+    );
     let repo = repo();
-    let good = backup(&repo, &opts(&pg, pg.tcp_dsn("app", "right", "app"), &["app"])).expect("backup with the right password");
-    let err = backup(&repo, &opts(&pg, pg.tcp_dsn("app", "wrong", "app"), &["app"])).expect_err("wrong password");
+    let good = backup(
+        &repo,
+        &opts(&pg, pg.tcp_dsn("app", "right", "app"), &["app"]),
+    )
+    .expect("backup with the right password");
+    let err = backup(
+        &repo,
+        &opts(&pg, pg.tcp_dsn("app", "wrong", "app"), &["app"]),
+    )
+    .expect_err("wrong password");
     let msg = err.to_string();
     assert!(msg.contains("password authentication failed"), "{msg}");
-    assert!(!msg.contains("wrong"), "the password never appears in errors: {msg}");
-    let err = backup(&repo, &opts(&pg, pg.tcp_dsn("app", "right", "app"), &["nope"])).expect_err("unknown db");
-    assert!(matches!(err, Error::Source { .. }) && err.to_string().contains("\"nope\" does not exist"), "{err}");
-    assert_eq!(repo.snapshots().expect("list").len(), 1, "no snapshot from failed backups");
+    assert!(
+        !msg.contains("wrong"),
+        "the password never appears in errors: {msg}"
+    );
+    let err = backup(
+        &repo,
+        &opts(&pg, pg.tcp_dsn("app", "right", "app"), &["nope"]),
+    )
+    .expect_err("unknown db");
+    assert!(
+        matches!(err, Error::Source { .. }) && err.to_string().contains("\"nope\" does not exist"),
+        "{err}"
+    );
+    assert_eq!(
+        repo.snapshots().expect("list").len(),
+        1,
+        "no snapshot from failed backups"
+    );
     let tools = Tools::new(Some(pg.bin.clone()));
-    assert_eq!(verify(&repo, &good.id, &tools, None).expect("verify").len(), 1);
+    assert_eq!(
+        verify(&repo, &good.id, &tools, None).expect("verify").len(),
+        1
+    );
 }
 
 fn pg_dump_child(db: &str) -> Option<i32> {
@@ -47,7 +78,11 @@ fn pg_dump_child(db: &str) -> Option<i32> {
         }
         let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
         let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
-        let ppid = stat.rsplit(')').next().and_then(|s| s.split_whitespace().nth(1)).unwrap_or("");
+        let ppid = stat
+            .rsplit(')')
+            .next()
+            .and_then(|s| s.split_whitespace().nth(1))
+            .unwrap_or("");
         let cmd = String::from_utf8_lossy(&cmd);
         if ppid == me && cmd.contains("pg_dump") && cmd.contains(db) {
             return pid.parse().ok();
@@ -62,7 +97,11 @@ fn killed_pg_dump_fails_the_backup_and_keeps_earlier_snapshots() {
     pg.psql("postgres", "CREATE DATABASE big");
     pg.psql("big", "CREATE TABLE t AS SELECT g AS id, md5(g::text) || repeat('y', 200) AS v FROM generate_series(1, 600000) g");
     let repo = repo();
-    let dsn = format!("host={} port={} user=postgres", pg.socket_dir.display(), pg.port);
+    let dsn = format!(
+        "host={} port={} user=postgres",
+        pg.socket_dir.display(),
+        pg.port
+    );
     let first = backup(&repo, &opts(&pg, dsn.clone(), &["big"])).expect("first backup");
     // Slow the pipeline down so the kill lands mid-dump: a lock makes
     // pg_dump wait until we release it.
@@ -77,15 +116,24 @@ fn killed_pg_dump_fails_the_backup_and_keeps_earlier_snapshots() {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         let pid = pid.expect("pg_dump started");
-        std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().expect("kill");
+        std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .expect("kill");
         h.join().expect("thread")
     });
     let err = result.expect_err("a killed pg_dump must fail the backup");
     assert!(matches!(err, Error::Source { .. }), "{err}");
-    assert!(err.to_string().contains("signal: 9") || err.to_string().contains("SIGKILL"), "{err}");
+    assert!(
+        err.to_string().contains("signal: 9") || err.to_string().contains("SIGKILL"),
+        "{err}"
+    );
     let snaps = repo.snapshots().expect("list");
     assert_eq!(snaps.len(), 1);
     assert_eq!(snaps[0].0, first.id);
     let tools = Tools::new(Some(pg.bin.clone()));
-    assert!(verify(&repo, &first.id, &tools, None).expect("earlier snapshot verifies")[0].toc_entries > 0);
+    assert!(
+        verify(&repo, &first.id, &tools, None).expect("earlier snapshot verifies")[0].toc_entries
+            > 0
+    );
 }

@@ -8,12 +8,19 @@ use std::sync::Arc;
 
 fn repo() -> Repository {
     let b = Arc::new(ObjectBackend::memory().expect("backend"));
-    let opts = InitOptions { argon2: Argon2Params::insecure_for_tests(), ..Default::default() };
+    let opts = InitOptions {
+        argon2: Argon2Params::insecure_for_tests(),
+        ..Default::default()
+    };
     Repository::init(b, &Secret::passphrase("x"), opts).expect("init")
 }
 
 fn socket_conn(pg: &Pg) -> PgConn {
-    PgConn::new(Some(format!("host={} port={} user=postgres dbname=postgres", pg.socket_dir.display(), pg.port)))
+    PgConn::new(Some(format!(
+        "host={} port={} user=postgres dbname=postgres",
+        pg.socket_dir.display(),
+        pg.port
+    )))
 }
 
 const SCHEMA: &str = r#"
@@ -54,7 +61,11 @@ fn schema_dump(pg: &Pg) -> String {
     c.args(["--schema-only", "-d", "shop"]);
     pg.env(&mut c);
     let out = c.output().expect("pg_dump");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // `\restrict` lines carry a random key per dump run; drop them.
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -81,29 +92,59 @@ fn round_trip_restores_schema_rows_large_objects_and_roles() {
     let conn = socket_conn(&pg);
     let res = backup(
         &repo,
-        &PgBackupOptions { conn: conn.clone(), tools: tools.clone(), databases: vec!["shop".into()], globals: true, ..Default::default() },
+        &PgBackupOptions {
+            conn: conn.clone(),
+            tools: tools.clone(),
+            databases: vec!["shop".into()],
+            globals: true,
+            ..Default::default()
+        },
     )
     .expect("backup");
     let info = &res.snapshot.info;
-    assert!(info["postgres.server_version"].starts_with("15."), "{info:?}");
+    assert!(
+        info["postgres.server_version"].starts_with("15."),
+        "{info:?}"
+    );
     assert!(info["postgres.pg_dump_version"].contains("pg_dump"));
     assert_eq!(info["postgres.databases"], "shop");
     assert!(info["postgres.size.shop"].parse::<u64>().expect("size") > 1_000_000);
     assert!(!format!("{info:?}").contains("owner-pw"));
-    assert_eq!(res.snapshot.paths, vec!["postgres/globals.sql", "postgres/shop.dump"]);
+    assert_eq!(
+        res.snapshot.paths,
+        vec!["postgres/globals.sql", "postgres/shop.dump"]
+    );
 
     // The weekly restore test: list, then restore into a scratch database.
     let report = verify(&repo, &res.id, &tools, Some(&conn)).expect("verify");
     assert_eq!(report.len(), 1);
     assert!(report[0].toc_entries > 10);
     let tables = report[0].tables.as_ref().expect("scratch restore");
-    assert!(tables.iter().any(|t| t.table == "sales.orders" && t.rows == 20000), "{tables:?}");
-    assert!(!pg.psql("postgres", "SELECT datname FROM pg_database").contains("cairn_verify"), "scratch database dropped");
+    assert!(
+        tables
+            .iter()
+            .any(|t| t.table == "sales.orders" && t.rows == 20000),
+        "{tables:?}"
+    );
+    assert!(
+        !pg.psql("postgres", "SELECT datname FROM pg_database")
+            .contains("cairn_verify"),
+        "scratch database dropped"
+    );
 
     pg.psql("postgres", "DROP DATABASE shop");
     pg.psql("postgres", "DROP ROLE reporter; DROP ROLE shop_owner;");
-    let restored = restore(&repo, &res.id, &PgRestoreOptions { conn: conn.clone(), tools: tools.clone(), globals: true, ..Default::default() })
-        .expect("restore");
+    let restored = restore(
+        &repo,
+        &res.id,
+        &PgRestoreOptions {
+            conn: conn.clone(),
+            tools: tools.clone(),
+            globals: true,
+            ..Default::default()
+        },
+    )
+    .expect("restore");
     assert_eq!(restored, vec!["shop"]);
     let after = state(&pg);
     assert_eq!(before.0, after.0, "schema dump equal");
@@ -113,12 +154,31 @@ fn round_trip_restores_schema_rows_large_objects_and_roles() {
     restore(
         &repo,
         &res.id,
-        &PgRestoreOptions { conn: conn.clone(), tools: tools.clone(), target_database: Some("shop_copy".into()), ..Default::default() },
+        &PgRestoreOptions {
+            conn: conn.clone(),
+            tools: tools.clone(),
+            target_database: Some("shop_copy".into()),
+            ..Default::default()
+        },
     )
     .expect("restore copy");
-    assert_eq!(pg.psql("shop_copy", "SELECT count(*) FROM sales.orders").trim(), "20000");
+    assert_eq!(
+        pg.psql("shop_copy", "SELECT count(*) FROM sales.orders")
+            .trim(),
+        "20000"
+    );
     // Over an existing database with --clean.
     pg.psql("shop", "DELETE FROM sales.orders WHERE id < 100");
-    restore(&repo, &res.id, &PgRestoreOptions { conn, tools, clean: true, ..Default::default() }).expect("clean restore");
+    restore(
+        &repo,
+        &res.id,
+        &PgRestoreOptions {
+            conn,
+            tools,
+            clean: true,
+            ..Default::default()
+        },
+    )
+    .expect("clean restore");
     assert_eq!(before.1, state(&pg).1);
 }

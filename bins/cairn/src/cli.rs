@@ -54,6 +54,97 @@ pub enum Command {
     Dump(DumpArgs),
     /// Show a decrypted repository object (debugging).
     Cat(CatArgs),
+    /// Restore tests: check stored database dumps.
+    #[command(subcommand)]
+    Verify(VerifyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BackupSource {
+    /// Dump PostgreSQL databases (pg_dump -Fc -Z0) and globals.
+    Postgres(PgBackupArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RestoreTarget {
+    /// Restore database dumps with pg_restore.
+    Postgres(PgRestoreArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum VerifyCommand {
+    /// pg_restore --list on every stored dump, a full read-back, and with
+    /// --scratch-dsn a restore into a throwaway database with row counts.
+    Postgres(PgVerifyArgs),
+}
+
+/// Connection options shared by the PostgreSQL commands.
+#[derive(Args, Debug, Clone)]
+pub struct PgConnArgs {
+    /// Connection string (URI or key=value). Put a password only in
+    /// CAIRN_PG_DSN, PGPASSWORD or ~/.pgpass, never on the command line.
+    /// Default: the standard PG* environment variables.
+    #[arg(long, env = "CAIRN_PG_DSN", hide_env_values = true)]
+    pub dsn: Option<String>,
+    /// Directory of pg_dump, pg_restore and psql (default: PATH).
+    #[arg(long, env = "CAIRN_PG_BIN")]
+    pub pg_bin: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct PgBackupArgs {
+    #[command(flatten)]
+    pub conn: PgConnArgs,
+    /// Database to dump (repeatable; default: the DSN's database).
+    #[arg(long = "database")]
+    pub databases: Vec<String>,
+    /// Dump every database that accepts connections.
+    #[arg(long, conflicts_with = "databases")]
+    pub all: bool,
+    /// Skip roles and tablespaces (pg_dumpall --globals-only).
+    #[arg(long)]
+    pub no_globals: bool,
+    /// Tag the snapshot (repeatable).
+    #[arg(long)]
+    pub tag: Vec<String>,
+    /// Host name to record.
+    #[arg(long)]
+    pub host: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PgRestoreArgs {
+    /// Snapshot id, prefix, or "latest".
+    pub snapshot: String,
+    #[command(flatten)]
+    pub conn: PgConnArgs,
+    /// Database dump to restore (repeatable; default: all in the snapshot).
+    #[arg(long = "database")]
+    pub databases: Vec<String>,
+    /// Restore into this database instead (created if missing).
+    #[arg(long)]
+    pub target_database: Option<String>,
+    /// Drop existing objects first (pg_restore --clean --if-exists).
+    #[arg(long)]
+    pub clean: bool,
+    /// Restore roles and tablespaces first.
+    #[arg(long)]
+    pub globals: bool,
+    /// Skip ownership and privileges (for servers without the roles).
+    #[arg(long)]
+    pub no_owner: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PgVerifyArgs {
+    /// Snapshot id, prefix, or "latest".
+    pub snapshot: String,
+    /// Server for the throwaway restore (a database is created and dropped).
+    #[arg(long, env = "CAIRN_PG_SCRATCH_DSN", hide_env_values = true)]
+    pub scratch_dsn: Option<String>,
+    /// Directory of pg_restore and psql (default: PATH).
+    #[arg(long, env = "CAIRN_PG_BIN")]
+    pub pg_bin: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -96,7 +187,11 @@ pub struct KeyAddArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BackupArgs {
+    /// Back up a service instead of paths.
+    #[command(subcommand)]
+    pub source: Option<BackupSource>,
     /// Files and directories to back up.
     pub paths: Vec<PathBuf>,
     /// Exclude entries matching this pattern (repeatable).
@@ -159,12 +254,17 @@ pub struct DiffArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct RestoreArgs {
+    /// Restore into a service instead of a directory.
+    #[command(subcommand)]
+    pub into: Option<RestoreTarget>,
     /// Snapshot id, prefix, or "latest".
-    pub snapshot: String,
+    #[arg(required = true)]
+    pub snapshot: Option<String>,
     /// Directory to restore into.
-    #[arg(short, long)]
-    pub target: PathBuf,
+    #[arg(short, long, required = true)]
+    pub target: Option<PathBuf>,
     /// Only restore these snapshot paths and what is below them (repeatable).
     #[arg(short, long)]
     pub include: Vec<String>,

@@ -264,7 +264,8 @@ impl Restorer<'_> {
         let progress = self.opts.progress.as_deref();
         // Writers of one file take turns: concurrent pwrite on one inode
         // made the kernel spin on its lock (measured, docs/performance.md).
-        let stripes: Vec<std::sync::Mutex<()>> = (0..16).map(|_| std::sync::Mutex::new(())).collect();
+        let stripes: Vec<std::sync::Mutex<()>> =
+            (0..16).map(|_| std::sync::Mutex::new(())).collect();
         let write = |id: &BlobId, data: Vec<u8>| -> Result<()> {
             let targets = batch.wanted.get(id).ok_or_else(|| Error::NotFound {
                 kind: "blob".into(),

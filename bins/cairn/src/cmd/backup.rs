@@ -7,6 +7,9 @@ use cairn::{BackupOptions, ParentChoice, StreamSource};
 use std::process::ExitCode;
 
 pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
+    if let Some(crate::cli::BackupSource::Postgres(pg)) = &a.source {
+        return super::postgres::backup(g, pg);
+    }
     let streams = streams(a)?;
     if a.paths.is_empty() && streams.is_empty() {
         bail!("nothing to back up: give paths, --stdin, or --stdin-from-command -- CMD");

@@ -7,6 +7,7 @@ mod dump;
 mod init;
 mod key;
 mod ls;
+mod postgres;
 mod restore;
 mod snapshots;
 mod stats;
@@ -29,6 +30,7 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Restore(a) => restore::run(g, a),
         Command::Dump(a) => dump::run(g, a),
         Command::Cat(a) => cat::run(g, a),
+        Command::Verify(crate::cli::VerifyCommand::Postgres(a)) => postgres::verify(g, a),
     }
 }
 

@@ -7,8 +7,14 @@ use cairn::RestoreOptions;
 use std::process::ExitCode;
 
 pub fn run(g: &Global, a: &RestoreArgs) -> Result<ExitCode> {
+    if let Some(crate::cli::RestoreTarget::Postgres(pg)) = &a.into {
+        return super::postgres::restore(g, pg);
+    }
+    let (Some(snapshot), Some(target)) = (&a.snapshot, &a.target) else {
+        anyhow::bail!("restore needs SNAPSHOT and --target DIR");
+    };
     let repo = context::open(g)?;
-    let id = repo.resolve_snapshot(&a.snapshot)?;
+    let id = repo.resolve_snapshot(snapshot)?;
     let snap = repo.load_snapshot(&id)?;
     let reporter = progress::Reporter::start("restore", g.json, g.quiet);
     if a.include.is_empty() {
@@ -18,7 +24,7 @@ pub fn run(g: &Global, a: &RestoreArgs) -> Result<ExitCode> {
     let res = repo.restore(
         &id,
         RestoreOptions {
-            target: a.target.clone(),
+            target: target.clone(),
             include: a.include.clone(),
             progress: Some(reporter.counters.clone()),
         },
@@ -27,7 +33,7 @@ pub fn run(g: &Global, a: &RestoreArgs) -> Result<ExitCode> {
     let s = res?;
     if g.json {
         output::json(&serde_json::json!({
-            "message_type": "summary", "snapshot_id": id.to_hex(), "target": a.target,
+            "message_type": "summary", "snapshot_id": id.to_hex(), "target": target,
             "files": s.files, "dirs": s.dirs, "symlinks": s.symlinks, "bytes": s.bytes,
             "duration_ms": started.elapsed().as_millis() as u64,
         }));
@@ -35,7 +41,7 @@ pub fn run(g: &Global, a: &RestoreArgs) -> Result<ExitCode> {
         crate::out!(
             "restored snapshot {} to {}: {} files, {} dirs, {} symlinks, {} in {:.1}s",
             id.short(),
-            a.target.display(),
+            target.display(),
             s.files,
             s.dirs,
             s.symlinks,

@@ -74,8 +74,14 @@ impl StreamSource {
                 name: name.clone(),
                 detail: format!("cannot start {prog}: {e}"),
             })?;
-        let stdout = child.stdout.take().ok_or_else(|| Error::invalid("no stdout"))?;
-        let stderr = child.stderr.take().ok_or_else(|| Error::invalid("no stderr"))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| Error::invalid("no stdout"))?;
+        let stderr = child
+            .stderr
+            .take()
+            .ok_or_else(|| Error::invalid("no stderr"))?;
         let err_reader = std::thread::spawn(move || read_tail(stderr, 64 * 1024));
         let mut src = StreamSource::from_reader(name.clone(), stdout);
         src.info.insert("command".into(), prog);
