@@ -25,6 +25,10 @@ pub enum EnvelopeKind {
     Index = b'I' as isize,
     /// `snapshots/<id>`.
     Snapshot = b'S' as isize,
+    /// `garbage/<id>`: a deletion plan.
+    Plan = b'G' as isize,
+    /// `sessions/<id>`: a running backup.
+    Session = b'L' as isize,
 }
 
 impl EnvelopeKind {
@@ -34,6 +38,8 @@ impl EnvelopeKind {
             EnvelopeKind::Key => "key slot",
             EnvelopeKind::Index => "index file",
             EnvelopeKind::Snapshot => "snapshot",
+            EnvelopeKind::Plan => "deletion plan",
+            EnvelopeKind::Session => "session marker",
         }
     }
 }

@@ -79,6 +79,9 @@ pub enum Error {
     /// The caller passed something invalid.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// Deletion refused: the repository or key slot is append-only.
+    #[error("{0} refused: this repository (or the key used to open it) is append-only")]
+    AppendOnly(String),
     /// The last key slot cannot be removed.
     #[error("cannot remove the last key slot: the repository would become unreadable")]
     LastKeySlot,

@@ -42,6 +42,9 @@ pub struct KeySlot {
     pub host: String,
     /// Free-form label.
     pub label: String,
+    /// Sessions opened with this slot may not delete anything (forget,
+    /// prune, key removal).
+    pub append_only: bool,
 }
 
 /// A secret offered to open a repository or to create a slot.
@@ -200,6 +203,7 @@ impl KeySlot {
             created_ns: crate::snapshot::now_ns(),
             host: crate::snapshot::hostname(),
             label: label.to_string(),
+            append_only: false,
         })
     }
 

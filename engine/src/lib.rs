@@ -55,6 +55,7 @@ pub mod crypto;
 pub mod envelope;
 pub mod error;
 pub mod exclude;
+pub mod gc;
 pub mod id;
 pub mod index;
 pub mod keyslot;

@@ -30,6 +30,8 @@ pub struct InitOptions {
     pub pack_size: u32,
     /// Reuse another repository's chunking secret so dedup carries across.
     pub chunking_secret: Option<ChunkingSecret>,
+    /// Forbid deletions (forget, prune, key removal) for every client.
+    pub append_only: bool,
 }
 
 impl Default for InitOptions {
@@ -41,6 +43,7 @@ impl Default for InitOptions {
             profiles: None,
             pack_size: 16 * 1024 * 1024,
             chunking_secret: None,
+            append_only: false,
         }
     }
 }
@@ -51,7 +54,12 @@ pub(crate) struct Inner {
     pub keys: Keys,
     pub master: MasterSecret,
     pub key_id: KeyId,
+    pub append_only_slot: bool,
     pub index: RwLock<MemIndex>,
+    /// Index files that could not be read at the last load.
+    pub index_problems: std::sync::Mutex<Vec<String>>,
+    /// Deletion plans already applied to the index.
+    pub plans_seen: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// An open repository. Cheap to clone; all clones share the index.
@@ -89,6 +97,7 @@ impl Repository {
             .unwrap_or_else(|| ChunkingSecret::derive(&master));
         let mut config = Config::new(chunking);
         config.compression_level = opts.compression_level;
+        config.append_only = opts.append_only;
         config.pack_size = opts.pack_size.clamp(1 << 20, 1 << 30);
         if !(0..=22).contains(&opts.compression_level) {
             return Err(Error::invalid(format!(
@@ -122,7 +131,7 @@ impl Repository {
             config,
             keys,
             master,
-            key_id,
+            (key_id, false),
             MemIndex::new(),
         ))
     }
@@ -132,7 +141,7 @@ impl Repository {
         config: Config,
         keys: Keys,
         master: MasterSecret,
-        key_id: KeyId,
+        key_id: (KeyId, bool),
         index: MemIndex,
     ) -> Self {
         Repository {
@@ -141,8 +150,11 @@ impl Repository {
                 config,
                 keys,
                 master,
-                key_id,
+                key_id: key_id.0,
+                append_only_slot: key_id.1,
                 index: RwLock::new(index),
+                plans_seen: std::sync::Mutex::new(std::collections::HashSet::new()),
+                index_problems: std::sync::Mutex::new(Vec::new()),
             }),
         }
     }
@@ -189,7 +201,7 @@ impl Repository {
         Ok(repo)
     }
 
-    fn unlock(backend: &dyn Backend, secret: &Secret) -> Result<(KeyId, MasterSecret)> {
+    fn unlock(backend: &dyn Backend, secret: &Secret) -> Result<((KeyId, bool), MasterSecret)> {
         for (name, _) in backend.list(FileKind::Key)? {
             let what = format!("key slot {name}");
             let Ok(slot) = backend
@@ -201,27 +213,143 @@ impl Repository {
             // A slot that cannot be evaluated (hostile or damaged KDF
             // parameters) is skipped, never a reason to refuse the others.
             if let Ok(Some(m)) = slot.unwrap_master(secret) {
-                return Ok((KeyId::from_hex(&name)?, m));
+                return Ok(((KeyId::from_hex(&name)?, slot.append_only), m));
             }
         }
         Err(Error::WrongKey)
     }
 
-    /// Reads every index file into the in-memory index.
+    /// Reads every index file, and every deletion plan, into the
+    /// in-memory index. Blobs of planned packs stay readable but are never
+    /// used for deduplication.
     pub fn reload_index(&self) -> Result<()> {
         let names = self.inner.backend.list(FileKind::Index)?;
-        let files: Vec<IndexFile> = names
+        let loaded: Vec<Result<IndexFile>> = names
             .par_iter()
             .map(|(name, _)| self.load_index_file(&IndexId::from_hex(name)?))
-            .collect::<Result<_>>()?;
+            .collect();
+        let mut files = Vec::new();
+        let mut problems = Vec::new();
+        for r in loaded {
+            match r {
+                Ok(f) => files.push(f),
+                // A damaged index file makes its blobs unknown (reads name
+                // them as missing); `check` reports it, `repair index`
+                // rebuilds it, and prune refuses to run until then.
+                Err(
+                    e @ (Error::Corrupt { .. }
+                    | Error::UnsupportedVersion { .. }
+                    | Error::NotFound { .. }),
+                ) => problems.push(e.to_string()),
+                Err(e) => return Err(e),
+            }
+        }
+        *self
+            .inner
+            .index_problems
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = problems;
         let mut idx = MemIndex::new();
         for f in files {
             for p in f.packs {
                 idx.add_pack(p.id, p.kind, p.size, &p.blobs);
             }
         }
+        let mut seen = std::collections::HashSet::new();
+        for (name, plan) in self.plans()? {
+            for p in plan.packs {
+                idx.add_doomed_pack(p.id, p.kind, p.size, &p.blobs);
+            }
+            seen.insert(name);
+        }
         idx.compact();
         *self.index_mut() = idx;
+        *self
+            .inner
+            .plans_seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = seen;
+        Ok(())
+    }
+
+    /// Applies deletion plans written since the index was loaded (backups
+    /// call this after writing their session marker).
+    pub fn refresh_plans(&self) -> Result<()> {
+        let listed = self.inner.backend.list(FileKind::Plan)?;
+        let mut seen = self
+            .inner
+            .plans_seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for (name, _) in listed {
+            if seen.contains(&name) {
+                continue;
+            }
+            let plan = self.load_plan(&name)?;
+            let mut idx = self.index_mut();
+            for p in &plan.packs {
+                idx.add_doomed_pack(p.id, p.kind, p.size, &p.blobs);
+            }
+            seen.insert(name);
+        }
+        Ok(())
+    }
+
+    /// All deletion plans.
+    pub fn plans(&self) -> Result<Vec<(String, crate::gc::Plan)>> {
+        let names = self.inner.backend.list(FileKind::Plan)?;
+        names
+            .par_iter()
+            .map(|(n, _)| Ok((n.clone(), self.load_plan(n)?)))
+            .collect()
+    }
+
+    /// Loads one deletion plan.
+    pub fn load_plan(&self, name: &str) -> Result<crate::gc::Plan> {
+        let bytes = self.inner.backend.read(FileKind::Plan, name)?;
+        envelope::open(
+            EnvelopeKind::Plan,
+            crate::gc::PLAN_VERSION,
+            &self.inner.keys.meta,
+            &bytes,
+            &format!("deletion plan {name}"),
+        )
+    }
+
+    /// Stores a deletion plan; returns its name.
+    pub fn save_plan(&self, plan: &crate::gc::Plan) -> Result<String> {
+        let bytes = envelope::seal(
+            EnvelopeKind::Plan,
+            crate::gc::PLAN_VERSION,
+            &self.inner.keys.meta,
+            plan,
+        );
+        let name = hex::encode(content_hash(&bytes));
+        self.create_idempotent(FileKind::Plan, &name, bytes)?;
+        Ok(name)
+    }
+
+    /// Index files that could not be read at the last load (empty when
+    /// the index is sound).
+    pub fn index_problems(&self) -> Vec<String> {
+        self.inner
+            .index_problems
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// True when this session may not delete anything: the repository's
+    /// config or the key slot it was opened with is append-only.
+    pub fn append_only(&self) -> bool {
+        self.inner.config.append_only || self.inner.append_only_slot
+    }
+
+    /// Fails with [`Error::AppendOnly`] in append-only sessions.
+    pub fn ensure_may_delete(&self, what: &str) -> Result<()> {
+        if self.append_only() {
+            return Err(Error::AppendOnly(what.to_string()));
+        }
         Ok(())
     }
 
@@ -435,8 +563,28 @@ impl Repository {
         let name = id.to_hex();
         let size = match self.index().packs().iter().find(|(p, _, _)| p == id) {
             Some((_, _, size)) => *size,
-            None => self.inner.backend.read(FileKind::Pack, &name)?.len() as u64,
+            None => self
+                .inner
+                .backend
+                .list(FileKind::Pack)?
+                .into_iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, s)| s)
+                .ok_or_else(|| Error::NotFound {
+                    kind: "pack".into(),
+                    name: name.clone(),
+                })?,
         };
+        self.read_pack_header_sized(id, size)
+    }
+
+    /// Reads a pack's header when its size is known.
+    pub fn read_pack_header_sized(
+        &self,
+        id: &crate::id::PackId,
+        size: u64,
+    ) -> Result<crate::pack::PackHeader> {
+        let name = id.to_hex();
         let what = format!("pack {id}");
         let trailer_len = crate::pack::TRAILER_LEN as u64;
         if size < trailer_len {

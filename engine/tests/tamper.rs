@@ -132,8 +132,22 @@ fn tampered_index_and_snapshot_are_corrupt() {
     let n = bytes.len();
     bytes[n - 3] ^= 1;
     std::fs::write(&idx, bytes).expect("write");
-    let err = reopen(tmp.path()).expect_err("index is damaged");
-    assert!(matches!(err, Error::Corrupt { .. }), "{err}");
+    // A damaged index file does not lock the repository: it is reported,
+    // and the blobs it listed read as missing, naming the affected files.
+    let repo = reopen(tmp.path()).expect("opens despite a damaged index file");
+    let problems = repo.index_problems();
+    assert!(
+        problems.len() == 1 && problems[0].contains("corrupt index"),
+        "{problems:?}"
+    );
+    let err = restore_all(&repo, &id, tmp.path()).expect_err("blobs are unknown");
+    assert!(matches!(err, Error::NotFound { .. }), "{err}");
+    assert!(repo
+        .check(None)
+        .expect("check")
+        .problems
+        .iter()
+        .any(|p| p.kind == "index-file"));
     std::fs::remove_file(&idx).expect("rm");
     let snap = tmp.path().join("repo/snapshots").join(id.to_hex());
     let mut bytes = std::fs::read(&snap).expect("read");

@@ -27,6 +27,10 @@ pub enum FileKind {
     Snapshot,
     /// Packs, `data/<first two hex digits>/<id>`.
     Pack,
+    /// Deletion plans written by prune, `garbage/<id>`.
+    Plan,
+    /// Markers of running backups, `sessions/<id>`.
+    Session,
 }
 
 impl FileKind {
@@ -38,6 +42,8 @@ impl FileKind {
             FileKind::Index => "index",
             FileKind::Snapshot => "snapshot",
             FileKind::Pack => "pack",
+            FileKind::Plan => "deletion plan",
+            FileKind::Session => "session",
         }
     }
 
@@ -49,6 +55,8 @@ impl FileKind {
             FileKind::Index => format!("index/{name}"),
             FileKind::Snapshot => format!("snapshots/{name}"),
             FileKind::Pack => format!("data/{}/{name}", name.get(..2).unwrap_or("00")),
+            FileKind::Plan => format!("garbage/{name}"),
+            FileKind::Session => format!("sessions/{name}"),
         }
     }
 
@@ -60,8 +68,21 @@ impl FileKind {
             FileKind::Index => "index",
             FileKind::Snapshot => "snapshots",
             FileKind::Pack => "data",
+            FileKind::Plan => "garbage",
+            FileKind::Session => "sessions",
         }
     }
+}
+
+/// One listed object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// Object name (a hex id, or `config`).
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Creation time by the storage's clock, Unix nanoseconds.
+    pub modified_ns: i64,
 }
 
 /// Object storage as the engine needs it.
@@ -96,9 +117,20 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// short read passed off as complete.
     fn read_range(&self, kind: FileKind, name: &str, range: Range<u64>) -> Result<Bytes>;
 
-    /// Lists the names (not paths) and sizes of all objects of a kind.
-    /// The order is unspecified. An empty namespace is an empty list.
-    fn list(&self, kind: FileKind) -> Result<Vec<(String, u64)>>;
+    /// Lists the objects of a kind: name (not path), size, and the time
+    /// the storage recorded for their creation (its own clock, so times of
+    /// different objects compare even when clients' clocks differ). The
+    /// order is unspecified. An empty namespace is an empty list.
+    fn list_info(&self, kind: FileKind) -> Result<Vec<ObjectInfo>>;
+
+    /// Names and sizes only (see [`Backend::list_info`]).
+    fn list(&self, kind: FileKind) -> Result<Vec<(String, u64)>> {
+        Ok(self
+            .list_info(kind)?
+            .into_iter()
+            .map(|o| (o.name, o.size))
+            .collect())
+    }
 
     /// Deletes an object. Deleting a missing object is not an error.
     fn delete(&self, kind: FileKind, name: &str) -> Result<()>;

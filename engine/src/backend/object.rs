@@ -163,7 +163,7 @@ impl Backend for ObjectBackend {
         Ok(bytes)
     }
 
-    fn list(&self, kind: FileKind) -> Result<Vec<(String, u64)>> {
+    fn list_info(&self, kind: FileKind) -> Result<Vec<super::ObjectInfo>> {
         let store = self.store.clone();
         let dir = if self.prefix.is_empty() {
             kind.dir().to_string()
@@ -181,8 +181,13 @@ impl Backend for ObjectBackend {
             .filter_map(|m| {
                 let name = m.location.filename()?.to_string();
                 // Skip temporaries left by interrupted local writes.
-                (name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()))
-                    .then_some((name, m.size))
+                (name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())).then(|| {
+                    super::ObjectInfo {
+                        name,
+                        size: m.size,
+                        modified_ns: m.last_modified.timestamp_nanos_opt().unwrap_or(0),
+                    }
+                })
             })
             .collect())
     }

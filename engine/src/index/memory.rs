@@ -41,6 +41,9 @@ const FRESH_LIMIT: usize = 16 * 1024;
 #[derive(Default)]
 pub struct MemIndex {
     packs: Vec<(PackId, BlobKind, u64)>,
+    /// Per pack slot: named by a deletion plan. Its blobs can be read but
+    /// are never used for deduplication.
+    doomed: Vec<bool>,
     pack_pos: HashMap<PackId, u32>,
     runs: Vec<Vec<Entry>>,
     fresh: HashMap<[u8; 32], Entry>,
@@ -52,19 +55,25 @@ impl MemIndex {
         Self::default()
     }
 
-    /// Registers a pack and returns its slot.
-    fn pack_slot(&mut self, pack: PackId, kind: BlobKind, size: u64) -> u32 {
+    /// Registers a pack and returns its slot. A pack listed by an index
+    /// file is live even if a plan also names it.
+    fn pack_slot(&mut self, pack: PackId, kind: BlobKind, size: u64, doomed: bool) -> u32 {
         if let Some(&p) = self.pack_pos.get(&pack) {
+            if !doomed {
+                self.doomed[p as usize] = false;
+            }
             return p;
         }
         let p = self.packs.len() as u32;
         self.packs.push((pack, kind, size));
+        self.doomed.push(doomed);
         self.pack_pos.insert(pack, p);
         p
     }
 
-    /// Adds all blobs of one pack. Blobs already present keep their first
-    /// location.
+    /// Adds all blobs of one live pack. A blob already present in a live
+    /// pack keeps its first location; one only present in a planned pack
+    /// moves here.
     pub fn add_pack(
         &mut self,
         pack: PackId,
@@ -72,9 +81,44 @@ impl MemIndex {
         size: u64,
         blobs: &[crate::pack::PackBlob],
     ) {
-        let p = self.pack_slot(pack, kind, size);
+        self.add(pack, kind, size, blobs, false);
+    }
+
+    /// Adds the blobs of a pack named by a deletion plan: readable, never
+    /// used to deduplicate. Blobs already present elsewhere are skipped.
+    pub fn add_doomed_pack(
+        &mut self,
+        pack: PackId,
+        kind: BlobKind,
+        size: u64,
+        blobs: &[crate::pack::PackBlob],
+    ) {
+        self.add(pack, kind, size, blobs, true);
+    }
+
+    /// True when a plan names this pack and no index file lists it.
+    pub fn is_doomed(&self, pack: &PackId) -> bool {
+        self.pack_pos
+            .get(pack)
+            .is_some_and(|&p| self.doomed[p as usize])
+    }
+
+    fn add(
+        &mut self,
+        pack: PackId,
+        kind: BlobKind,
+        size: u64,
+        blobs: &[crate::pack::PackBlob],
+        doomed: bool,
+    ) {
+        let p = self.pack_slot(pack, kind, size, doomed);
         for b in blobs {
-            if self.contains(&b.id) {
+            let present = if doomed {
+                self.find(&b.id).is_some()
+            } else {
+                self.contains(&b.id)
+            };
+            if present {
                 continue;
             }
             let e = Entry {
@@ -119,9 +163,11 @@ impl MemIndex {
         })
     }
 
-    /// True when the blob is stored.
+    /// True when the blob is stored in a live pack (usable for new
+    /// references: deduplication and unchanged-file reuse).
     pub fn contains(&self, id: &BlobId) -> bool {
-        self.find(id).is_some()
+        self.find(id)
+            .is_some_and(|e| !self.doomed.get(e.pack as usize).copied().unwrap_or(false))
     }
 
     /// Where the blob is stored.
@@ -153,9 +199,38 @@ impl MemIndex {
         self.packs.len()
     }
 
-    /// All packs with kind and size.
+    /// All packs with kind and size (including planned ones).
     pub fn packs(&self) -> &[(PackId, BlobKind, u64)] {
         &self.packs
+    }
+
+    /// Live packs only.
+    pub fn live_packs(&self) -> impl Iterator<Item = &(PackId, BlobKind, u64)> {
+        self.packs
+            .iter()
+            .zip(&self.doomed)
+            .filter(|(_, d)| !**d)
+            .map(|(p, _)| p)
+    }
+
+    /// Every blob with its location (order unspecified).
+    pub fn entries(&self) -> impl Iterator<Item = (BlobId, BlobLocation)> + '_ {
+        self.fresh
+            .values()
+            .chain(self.runs.iter().flatten())
+            .filter_map(|e| {
+                let (pack, kind, _) = *self.packs.get(e.pack as usize)?;
+                Some((
+                    BlobId(e.id),
+                    BlobLocation {
+                        pack,
+                        kind,
+                        offset: e.offset,
+                        length: e.length,
+                        raw_len: e.raw_len,
+                    },
+                ))
+            })
     }
 
     /// Bytes held by blob entries (excluding the bounded fresh map and the
@@ -167,7 +242,7 @@ impl MemIndex {
     /// Estimated total heap bytes, including the fresh map and pack table.
     pub fn memory_bytes(&self) -> usize {
         let fresh = self.fresh.capacity() * (std::mem::size_of::<Entry>() + 32 + 1);
-        let packs = self.packs.capacity() * 48 + self.pack_pos.capacity() * 37;
+        let packs = self.packs.capacity() * 49 + self.pack_pos.capacity() * 37;
         self.entry_bytes() + fresh + packs
     }
 
@@ -215,7 +290,9 @@ fn merge(a: Vec<Entry>, b: Vec<Entry>) -> Vec<Entry> {
                 j += 1;
             }
             std::cmp::Ordering::Equal => {
-                out.push(a[i]);
+                // The newer run wins: a blob is only added again when its
+                // older location is in a planned pack.
+                out.push(b[j]);
                 i += 1;
                 j += 1;
             }
@@ -265,6 +342,36 @@ mod tests {
         assert_eq!(idx.len(), n as usize);
         assert_eq!(idx.entry_bytes(), 48 * n as usize);
         assert!(idx.get(&blob(4242).id).is_some());
+    }
+
+    #[test]
+    fn planned_packs_are_readable_but_never_used_for_dedup() {
+        let mut idx = MemIndex::new();
+        idx.add_doomed_pack(PackId([9; 32]), BlobKind::Data, 1, &[blob(1), blob(2)]);
+        assert!(
+            !idx.contains(&blob(1).id),
+            "no dedup against a planned pack"
+        );
+        assert_eq!(
+            idx.get(&blob(1).id).map(|l| l.pack),
+            Some(PackId([9; 32])),
+            "still readable"
+        );
+        assert!(idx.is_doomed(&PackId([9; 32])));
+        idx.add_pack(PackId([3; 32]), BlobKind::Data, 1, &[blob(1)]);
+        assert!(idx.contains(&blob(1).id));
+        assert_eq!(
+            idx.get(&blob(1).id).map(|l| l.pack),
+            Some(PackId([3; 32])),
+            "live copy preferred"
+        );
+        idx.compact();
+        assert_eq!(
+            idx.get(&blob(1).id).map(|l| l.pack),
+            Some(PackId([3; 32])),
+            "after compaction too"
+        );
+        assert_eq!(idx.get(&blob(2).id).map(|l| l.pack), Some(PackId([9; 32])));
     }
 
     #[test]

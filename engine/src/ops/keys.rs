@@ -11,7 +11,26 @@ use bytes::Bytes;
 impl Repository {
     /// Adds a key slot that wraps this repository's master secret.
     pub fn add_key(&self, secret: &Secret, argon2: Argon2Params, label: &str) -> Result<KeyId> {
-        let slot = KeySlot::create(&self.inner.master, secret, argon2, label)?;
+        self.add_key_with(secret, argon2, label, false)
+    }
+
+    /// Adds a key slot; with `append_only`, sessions opened with it may not
+    /// delete anything. An append-only session can only add append-only
+    /// slots.
+    pub fn add_key_with(
+        &self,
+        secret: &Secret,
+        argon2: Argon2Params,
+        label: &str,
+        append_only: bool,
+    ) -> Result<KeyId> {
+        if self.append_only() && !append_only {
+            return Err(Error::AppendOnly(
+                "adding a key slot that may delete".into(),
+            ));
+        }
+        let mut slot = KeySlot::create(&self.inner.master, secret, argon2, label)?;
+        slot.append_only = append_only;
         let id = KeyId(crate::id::random_bytes());
         self.backend()
             .create(FileKind::Key, &id.to_hex(), Bytes::from(slot.to_bytes()))?;
@@ -33,6 +52,7 @@ impl Repository {
     /// Removes a key slot. Refuses the last slot and the slot this session
     /// was opened with.
     pub fn remove_key(&self, id: &KeyId) -> Result<()> {
+        self.ensure_may_delete("removing a key slot")?;
         let keys = self.list_keys()?;
         if !keys.iter().any(|(k, _)| k == id) {
             return Err(Error::NotFound {

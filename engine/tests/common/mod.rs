@@ -32,8 +32,9 @@ pub fn local_repo(dir: &Path) -> (Arc<dyn Backend>, Repository) {
 }
 
 /// Deterministic pseudo-random bytes.
-pub fn noise(len: usize, mut seed: u64) -> Vec<u8> {
-    seed |= 1;
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    // Distinct seeds give distinct streams (xorshift needs a non-zero state).
+    let mut seed = (seed << 1) | 1;
     (0..len)
         .map(|_| {
             seed ^= seed << 13;

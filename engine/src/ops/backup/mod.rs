@@ -1,9 +1,9 @@
 //! The backup operation.
 
-mod content;
+pub(crate) mod content;
 mod files;
 mod root;
-mod saver;
+pub(crate) mod saver;
 mod stream;
 
 pub use stream::StreamSource;
@@ -98,6 +98,11 @@ impl Repository {
             ));
         }
         let paths = prepare_paths(&opts.paths)?;
+        // The marker goes first, then the plans are read: a prune that
+        // plans after this point is seen; one that planned before waits
+        // for this marker to go (see crate::gc).
+        let _session = crate::gc::SessionGuard::start(self)?;
+        self.refresh_plans()?;
         let host = opts.host.clone().unwrap_or_else(crate::snapshot::hostname);
         let path_names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         let parent = self.pick_parent(&opts.parent, &host, &path_names)?;

@@ -1,0 +1,416 @@
+//! `check`: structure checks, and with `read_data` a full (or partial)
+//! read-back of the packs. Damage is reported, never repaired here, and
+//! mapped to the snapshots and files it affects.
+
+use crate::backend::FileKind;
+use crate::blob;
+use crate::error::{Error, Result};
+use crate::id::{content_hash, BlobId, PackId, SnapshotId};
+use crate::pack::decode_header;
+use crate::repo::Repository;
+use crate::tree::{Content, NodeKind};
+use rayon::prelude::*;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// Which packs `read_data` reads.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Subset {
+    /// Every pack.
+    All,
+    /// A random share of the packs, in percent.
+    Percent(f64),
+    /// Part `n` of `m` (1-based) of the packs sorted by id: running parts
+    /// 1..=m on successive days reads everything once.
+    Part(u32, u32),
+}
+
+impl Subset {
+    /// Parses `25%` or `2/7`.
+    pub fn parse(s: &str) -> Result<Self> {
+        if let Some(p) = s.strip_suffix('%') {
+            let v: f64 = p
+                .trim()
+                .parse()
+                .map_err(|_| Error::invalid(format!("bad subset {s:?}")))?;
+            if !(0.0..=100.0).contains(&v) || v == 0.0 {
+                return Err(Error::invalid(format!("subset {s:?} must be in (0, 100]%")));
+            }
+            return Ok(Subset::Percent(v));
+        }
+        let (n, m) = s
+            .split_once('/')
+            .ok_or_else(|| Error::invalid(format!("bad subset {s:?}: use N% or n/m")))?;
+        let (n, m): (u32, u32) = (
+            n.trim()
+                .parse()
+                .map_err(|_| Error::invalid(format!("bad subset {s:?}")))?,
+            m.trim()
+                .parse()
+                .map_err(|_| Error::invalid(format!("bad subset {s:?}")))?,
+        );
+        if m == 0 || n == 0 || n > m {
+            return Err(Error::invalid(format!("subset {s:?} needs 1 <= n <= m")));
+        }
+        Ok(Subset::Part(n, m))
+    }
+
+    fn select(&self, mut packs: Vec<PackId>) -> Vec<PackId> {
+        packs.sort();
+        match *self {
+            Subset::All => packs,
+            Subset::Part(n, m) => {
+                let len = packs.len();
+                let (start, end) = (
+                    (n as usize - 1) * len / m as usize,
+                    n as usize * len / m as usize,
+                );
+                packs[start..end].to_vec()
+            }
+            Subset::Percent(p) => {
+                let want = ((packs.len() as f64 * p / 100.0).ceil() as usize).min(packs.len());
+                let mut keyed: Vec<([u8; 32], PackId)> = packs
+                    .into_iter()
+                    .map(|id| (crate::id::random_bytes(), id))
+                    .collect();
+                keyed.sort();
+                keyed.into_iter().take(want).map(|(_, id)| id).collect()
+            }
+        }
+    }
+}
+
+/// One problem found.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    /// Short kind: `missing-pack`, `pack-size`, `pack-hash`, `pack-header`,
+    /// `missing-blob`, `corrupt-blob`, `index-file`, `snapshot`, `tree`.
+    pub kind: String,
+    /// The object concerned.
+    pub object: String,
+    /// What is wrong.
+    pub detail: String,
+}
+
+/// A snapshot path that cannot be restored (fully).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Affected {
+    /// Snapshot id.
+    pub snapshot: String,
+    /// Path inside it.
+    pub path: String,
+}
+
+/// The outcome of a check.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct CheckReport {
+    /// Snapshots checked.
+    pub snapshots: u64,
+    /// Packs listed in the index.
+    pub packs: u64,
+    /// Packs read back (with `read_data`).
+    pub packs_read: u64,
+    /// Blobs decrypted and verified (with `read_data`).
+    pub blobs_read: u64,
+    /// Damage.
+    pub problems: Vec<Problem>,
+    /// Harmless findings (leftover packs that prune removes).
+    pub warnings: Vec<String>,
+    /// Snapshot paths that damage makes unrestorable.
+    pub affected: Vec<Affected>,
+}
+
+impl CheckReport {
+    /// True when no damage was found.
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    fn problem(&mut self, kind: &str, object: impl Into<String>, detail: impl Into<String>) {
+        self.problems.push(Problem {
+            kind: kind.into(),
+            object: object.into(),
+            detail: detail.into(),
+        });
+    }
+}
+
+impl Repository {
+    /// Checks the repository. `read_data`: which packs to read back
+    /// (`None` = structure only).
+    pub fn check(&self, read_data: Option<Subset>) -> Result<CheckReport> {
+        self.reload_index()?;
+        let mut r = CheckReport::default();
+        for p in self.index_problems() {
+            r.problem("index-file", "index", p);
+        }
+        let mut bad: HashSet<BlobId> = HashSet::new();
+        self.check_packs(&mut r)?;
+        let snaps = self.check_snapshots(&mut r, &mut bad)?;
+        if let Some(subset) = read_data {
+            self.read_packs(subset, &mut r, &mut bad)?;
+        }
+        if !bad.is_empty() {
+            r.affected = self.affected_paths(&snaps, &bad);
+        }
+        Ok(r)
+    }
+
+    fn check_packs(&self, r: &mut CheckReport) -> Result<()> {
+        let stored: HashMap<String, u64> =
+            self.backend().list(FileKind::Pack)?.into_iter().collect();
+        let index = self.index();
+        let mut known = HashSet::new();
+        for (pack, _, size) in index.packs() {
+            let name = pack.to_hex();
+            known.insert(name.clone());
+            r.packs += 1;
+            match stored.get(&name) {
+                None if index.is_doomed(pack) => {}
+                None => r.problem(
+                    "missing-pack",
+                    format!("pack {name}"),
+                    "listed in the index but not in storage",
+                ),
+                Some(s) if s != size => r.problem(
+                    "pack-size",
+                    format!("pack {name}"),
+                    format!("{s} bytes in storage, {size} in the index"),
+                ),
+                Some(_) => {}
+            }
+        }
+        for name in stored.keys().filter(|n| !known.contains(*n)) {
+            r.warnings.push(format!(
+                "pack {name} is not in the index (left by an interrupted backup; prune removes it)"
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_snapshots(
+        &self,
+        r: &mut CheckReport,
+        bad: &mut HashSet<BlobId>,
+    ) -> Result<Vec<(SnapshotId, crate::snapshot::Snapshot)>> {
+        let mut out = Vec::new();
+        for (name, _) in self.backend().list(FileKind::Snapshot)? {
+            let id = SnapshotId::from_hex(&name)?;
+            match self.load_snapshot(&id) {
+                Ok(s) => out.push((id, s)),
+                Err(e) => r.problem("snapshot", format!("snapshot {name}"), e.to_string()),
+            }
+        }
+        r.snapshots = out.len() as u64;
+        let mut seen_trees = HashSet::new();
+        for (_, s) in &out {
+            self.check_tree(&s.tree, r, bad, &mut seen_trees);
+        }
+        Ok(out)
+    }
+
+    fn check_tree(
+        &self,
+        id: &BlobId,
+        r: &mut CheckReport,
+        bad: &mut HashSet<BlobId>,
+        seen: &mut HashSet<BlobId>,
+    ) {
+        if !seen.insert(*id) {
+            return;
+        }
+        let tree = match self.load_tree(id) {
+            Ok(t) => t,
+            Err(e) => {
+                r.problem("tree", format!("tree {id}"), e.to_string());
+                bad.insert(*id);
+                return;
+            }
+        };
+        let index = self.index();
+        let mut subtrees = Vec::new();
+        for node in &tree.nodes {
+            match &node.kind {
+                NodeKind::Dir { subtree } => subtrees.push(*subtree),
+                NodeKind::File { content, .. } | NodeKind::Stream { content, .. } => {
+                    let ids = match content {
+                        Content::Inline(ids) => ids.clone(),
+                        Content::Indirect(_) => match self.chunk_list(content) {
+                            Ok(ids) => ids,
+                            Err(e) => {
+                                r.problem(
+                                    "tree",
+                                    format!("chunk list of {}", node.name_lossy()),
+                                    e.to_string(),
+                                );
+                                if let Content::Indirect(lists) = content {
+                                    bad.extend(lists.iter().copied());
+                                }
+                                continue;
+                            }
+                        },
+                    };
+                    for c in ids {
+                        if index.get(&c).is_none() && bad.insert(c) {
+                            r.problem(
+                                "missing-blob",
+                                format!("blob {c}"),
+                                "referenced by a snapshot but in no index",
+                            );
+                        }
+                    }
+                }
+                NodeKind::Symlink { .. } => {}
+            }
+        }
+        drop(index);
+        for s in subtrees {
+            self.check_tree(&s, r, bad, seen);
+        }
+    }
+
+    fn read_packs(
+        &self,
+        subset: Subset,
+        r: &mut CheckReport,
+        bad: &mut HashSet<BlobId>,
+    ) -> Result<()> {
+        let packs: Vec<(PackId, u64)> = self
+            .index()
+            .packs()
+            .iter()
+            .map(|(p, _, s)| (*p, *s))
+            .collect();
+        let sizes: HashMap<PackId, u64> = packs.iter().copied().collect();
+        let chosen = subset.select(packs.iter().map(|(p, _)| *p).collect());
+        let results: Vec<PackResult> = chosen
+            .par_iter()
+            .map(|p| self.read_one_pack(p, sizes.get(p).copied().unwrap_or(0)))
+            .collect();
+        for res in results {
+            r.packs_read += u64::from(res.read);
+            r.blobs_read += res.blobs;
+            bad.extend(res.bad_blobs);
+            r.problems.extend(res.problems);
+        }
+        Ok(())
+    }
+
+    fn read_one_pack(&self, pack: &PackId, size: u64) -> PackResult {
+        let mut res = PackResult::default();
+        let name = pack.to_hex();
+        let what = format!("pack {name}");
+        let bytes = match self.backend().read(FileKind::Pack, &name) {
+            Ok(b) => b,
+            Err(e) if e.is_not_found() => return res,
+            Err(e) => {
+                res.problem("missing-pack", &what, e.to_string());
+                return res;
+            }
+        };
+        res.read = true;
+        if content_hash(&bytes) != pack.0 {
+            res.problem(
+                "pack-hash",
+                &what,
+                "content does not match its name (damaged or truncated)",
+            );
+        }
+        let header = match decode_header(&self.keys().meta, &bytes, bytes.len() as u64, &what) {
+            Ok(h) => h,
+            Err(e) => {
+                res.problem("pack-header", &what, e.to_string());
+                // Every indexed blob of this pack is suspect.
+                res.bad_blobs.extend(
+                    self.index()
+                        .entries()
+                        .filter(|(_, l)| l.pack == *pack)
+                        .map(|(id, _)| id),
+                );
+                return res;
+            }
+        };
+        let _ = size;
+        let index = self.index();
+        for b in &header.blobs {
+            res.blobs += 1;
+            let sealed = &bytes[b.offset as usize..(b.offset + b.length) as usize];
+            let at = format!("{what} (blob {} at offset {})", b.id, b.offset);
+            if let Err(e) = blob::decode(self.keys(), header.kind, &b.id, b.raw_len, sealed, &at) {
+                res.problem("corrupt-blob", format!("blob {}", b.id), e.to_string());
+                res.bad_blobs.push(b.id);
+            }
+            if let Some(l) = index.get(&b.id) {
+                if l.pack == *pack && (l.offset, l.length) != (b.offset, b.length) {
+                    res.problem(
+                        "pack-header",
+                        &what,
+                        format!("index and header disagree on blob {}", b.id),
+                    );
+                }
+            }
+        }
+        res
+    }
+
+    /// Every (snapshot, path) whose content includes a bad blob.
+    fn affected_paths(
+        &self,
+        snaps: &[(SnapshotId, crate::snapshot::Snapshot)],
+        bad: &HashSet<BlobId>,
+    ) -> Vec<Affected> {
+        let mut out = BTreeSet::new();
+        for (id, s) in snaps {
+            if bad.contains(&s.tree) {
+                out.insert(Affected {
+                    snapshot: id.to_hex(),
+                    path: "/".into(),
+                });
+                continue;
+            }
+            let _ = self.walk_tree(&s.tree, "", &mut |path, node| {
+                let hit = match &node.kind {
+                    NodeKind::Dir { subtree } => bad.contains(subtree),
+                    NodeKind::File { content, .. } | NodeKind::Stream { content, .. } => {
+                        match content {
+                            Content::Inline(ids) => ids.iter().any(|c| bad.contains(c)),
+                            Content::Indirect(lists) => {
+                                lists.iter().any(|c| bad.contains(c))
+                                    || self
+                                        .chunk_list(content)
+                                        .map(|ids| ids.iter().any(|c| bad.contains(c)))
+                                        .unwrap_or(true)
+                            }
+                        }
+                    }
+                    NodeKind::Symlink { .. } => false,
+                };
+                if hit {
+                    out.insert(Affected {
+                        snapshot: id.to_hex(),
+                        path: path.to_string(),
+                    });
+                }
+                Ok(())
+            });
+        }
+        out.into_iter().collect()
+    }
+}
+
+#[derive(Default)]
+struct PackResult {
+    read: bool,
+    blobs: u64,
+    bad_blobs: Vec<BlobId>,
+    problems: Vec<Problem>,
+}
+
+impl PackResult {
+    fn problem(&mut self, kind: &str, object: impl Into<String>, detail: impl Into<String>) {
+        self.problems.push(Problem {
+            kind: kind.into(),
+            object: object.into(),
+            detail: detail.into(),
+        });
+    }
+}

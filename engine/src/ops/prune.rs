@@ -1,0 +1,395 @@
+//! `prune`: free the data no snapshot references, safely against
+//! concurrent backups (two-phase deletion, see `crate::gc`).
+
+use super::refs::Refs;
+use crate::backend::{FileKind, ObjectInfo};
+use crate::blob::BlobKind;
+use crate::error::{Error, Result};
+use crate::gc::Plan;
+use crate::id::{BlobId, IndexId, PackId};
+use crate::index::{IndexFile, IndexPack};
+use crate::pack::{PackBlob, PackWriter};
+use crate::repo::Repository;
+use std::collections::{HashMap, HashSet};
+
+/// Options for [`Repository::prune`].
+#[derive(Clone, Debug)]
+pub struct PruneOptions {
+    /// Planned packs are deleted by a prune at least this long after they
+    /// were planned (storage clock). 0 deletes in the same run when no
+    /// backup is running.
+    pub grace_secs: i64,
+    /// Repack packs whose unused share of bytes is at least this (0..=1).
+    pub repack_threshold: f64,
+    /// Report only.
+    pub dry_run: bool,
+    /// Session markers older than this are from crashed backups and ignored.
+    pub stale_session_secs: i64,
+}
+
+impl Default for PruneOptions {
+    fn default() -> Self {
+        PruneOptions {
+            grace_secs: 3600,
+            repack_threshold: 0.5,
+            dry_run: false,
+            stale_session_secs: 86_400,
+        }
+    }
+}
+
+/// What prune did (or, with `dry_run`, would do).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct PruneReport {
+    /// Blobs referenced by snapshots.
+    pub referenced_blobs: u64,
+    /// Packs newly planned for deletion (unused, repacked, or unindexed).
+    pub packs_planned: u64,
+    /// Bytes of those packs (freed once swept).
+    pub bytes_planned: u64,
+    /// Packs whose used blobs were copied into new packs.
+    pub packs_repacked: u64,
+    /// Bytes written into new packs by repacking.
+    pub bytes_repacked: u64,
+    /// Packs in storage that no index listed (leftovers of failed backups).
+    pub packs_unindexed: u64,
+    /// Planned packs deleted now.
+    pub packs_deleted: u64,
+    /// Bytes deleted now.
+    pub bytes_deleted: u64,
+    /// Planned packs kept because a newer snapshot refers to them.
+    pub packs_resurrected: u64,
+    /// Plans still waiting for their grace period or running backups.
+    pub plans_waiting: u64,
+}
+
+fn now_ns() -> i64 {
+    crate::snapshot::now_ns()
+}
+
+impl Repository {
+    /// Plans unreferenced packs for deletion, repacks mostly unused ones,
+    /// and deletes the packs of earlier plans that are due.
+    pub fn prune(&self, opts: &PruneOptions) -> Result<PruneReport> {
+        if !opts.dry_run {
+            self.ensure_may_delete("prune")?;
+        }
+        // Snapshots first, then the index: every blob of a listed snapshot
+        // is in an index file written before it (ordering invariant).
+        let snaps = self.snapshots()?;
+        self.reload_index()?;
+        if let Some(p) = self.index_problems().first() {
+            return Err(Error::invalid(format!(
+                "the index is damaged ({p}); run `repair index` before prune"
+            )));
+        }
+        let mut report = PruneReport::default();
+        let old_index: Vec<String> = self
+            .backend()
+            .list(FileKind::Index)?
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        let refs = Refs::collect(self, &snaps)?;
+        report.referenced_blobs = refs.len() as u64;
+        let mut changed = self.sweep(opts, &refs, &mut report)?;
+        changed |= self.mark(opts, &refs, &mut report)?;
+        if changed && !opts.dry_run {
+            self.rewrite_index(&old_index)?;
+        }
+        if opts.grace_secs == 0 && !opts.dry_run {
+            report.plans_waiting = 0;
+            let snaps = self.snapshots()?;
+            self.reload_index()?;
+            let refs = Refs::collect(self, &snaps)?;
+            let old_index: Vec<String> = self
+                .backend()
+                .list(FileKind::Index)?
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+            if self.sweep(opts, &refs, &mut report)? {
+                self.rewrite_index(&old_index)?;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Deletes the packs of due plans, keeping any a snapshot still needs.
+    fn sweep(&self, opts: &PruneOptions, refs: &Refs, report: &mut PruneReport) -> Result<bool> {
+        let plans = self.backend().list_info(FileKind::Plan)?;
+        let sessions = self.backend().list_info(FileKind::Session)?;
+        let now = now_ns();
+        let stale_before = now - opts.stale_session_secs.saturating_mul(1_000_000_000);
+        let mut changed = false;
+        for info in plans {
+            if !plan_due(&info, &sessions, now, opts.grace_secs, stale_before) {
+                report.plans_waiting += 1;
+                continue;
+            }
+            if opts.dry_run {
+                continue;
+            }
+            let plan = self.load_plan(&info.name)?;
+            let planned: HashSet<PackId> = plan.packs.iter().map(|p| p.id).collect();
+            let mut resurrect = IndexFile::default();
+            for pack in &plan.packs {
+                if self.still_needed(pack, &planned, refs) {
+                    resurrect.packs.push(pack.clone());
+                    report.packs_resurrected += 1;
+                } else {
+                    self.backend().delete(FileKind::Pack, &pack.id.to_hex())?;
+                    report.packs_deleted += 1;
+                    report.bytes_deleted += pack.size;
+                }
+            }
+            if !resurrect.packs.is_empty() {
+                self.save_index_file(&resurrect)?;
+            }
+            self.backend().delete(FileKind::Plan, &info.name)?;
+            changed = true;
+        }
+        Ok(changed)
+    }
+
+    /// True when a referenced blob of `pack` has no live copy outside the
+    /// planned packs.
+    fn still_needed(&self, pack: &IndexPack, planned: &HashSet<PackId>, refs: &Refs) -> bool {
+        let index = self.index();
+        pack.blobs.iter().any(|b| {
+            refs.contains(&b.id)
+                && !(index.contains(&b.id)
+                    && index.get(&b.id).is_some_and(|l| !planned.contains(&l.pack)))
+        })
+    }
+
+    /// Plans unused, mostly unused (after repacking) and unindexed packs.
+    fn mark(&self, opts: &PruneOptions, refs: &Refs, report: &mut PruneReport) -> Result<bool> {
+        let mut used: HashMap<PackId, u64> = HashMap::new();
+        let mut keep_blobs: HashMap<PackId, Vec<(BlobId, crate::index::BlobLocation)>> =
+            HashMap::new();
+        let live: Vec<(PackId, BlobKind, u64)> = {
+            let index = self.index();
+            for (id, loc) in index.entries() {
+                if !index.is_doomed(&loc.pack) && refs.contains(&id) {
+                    *used.entry(loc.pack).or_default() += u64::from(loc.length);
+                    keep_blobs.entry(loc.pack).or_default().push((id, loc));
+                }
+            }
+            index.live_packs().copied().collect()
+        };
+        let mut plan = Plan {
+            marked_ns: now_ns(),
+            packs: Vec::new(),
+        };
+        let mut to_repack = Vec::new();
+        for (pack, kind, size) in &live {
+            let u = used.get(pack).copied().unwrap_or(0);
+            let unused_share = 1.0 - u as f64 / (*size).max(1) as f64;
+            if u == 0 || unused_share >= opts.repack_threshold {
+                if u > 0 {
+                    to_repack.push((*pack, *kind));
+                }
+                plan.packs.push(self.index_pack_of(pack, *kind, *size));
+                report.bytes_planned += size;
+            }
+        }
+        for info in self.unindexed_packs()? {
+            report.packs_unindexed += 1;
+            report.bytes_planned += info.size;
+            plan.packs.push(self.header_pack(&info));
+        }
+        report.packs_planned = plan.packs.len() as u64;
+        report.packs_repacked = to_repack.len() as u64;
+        if opts.dry_run || plan.packs.is_empty() {
+            return Ok(false);
+        }
+        report.bytes_repacked = self.repack(&to_repack, &keep_blobs)?;
+        self.save_plan(&plan)?;
+        Ok(true)
+    }
+
+    /// An index entry for a live pack, from the in-memory index.
+    fn index_pack_of(&self, pack: &PackId, kind: BlobKind, size: u64) -> IndexPack {
+        let blobs = self
+            .index()
+            .entries()
+            .filter(|(_, l)| l.pack == *pack)
+            .map(|(id, l)| PackBlob {
+                id,
+                offset: l.offset,
+                length: l.length,
+                raw_len: l.raw_len,
+            })
+            .collect();
+        IndexPack {
+            id: *pack,
+            kind,
+            size,
+            blobs,
+        }
+    }
+
+    /// Packs in storage that neither an index file nor a plan lists.
+    fn unindexed_packs(&self) -> Result<Vec<ObjectInfo>> {
+        let index = self.index();
+        let known: HashSet<PackId> = index.packs().iter().map(|(p, _, _)| *p).collect();
+        Ok(self
+            .backend()
+            .list_info(FileKind::Pack)?
+            .into_iter()
+            .filter(|o| PackId::from_hex(&o.name).is_ok_and(|id| !known.contains(&id)))
+            .collect())
+    }
+
+    /// A plan entry for an unindexed pack, with its blobs from its header
+    /// when readable (so a late snapshot that uses them can keep it).
+    fn header_pack(&self, info: &ObjectInfo) -> IndexPack {
+        let id = PackId::from_hex(&info.name).unwrap_or_default();
+        match self.read_pack_header_sized(&id, info.size) {
+            Ok(h) => IndexPack {
+                id,
+                kind: h.kind,
+                size: info.size,
+                blobs: h.blobs,
+            },
+            Err(_) => IndexPack {
+                id,
+                kind: BlobKind::Data,
+                size: info.size,
+                blobs: Vec::new(),
+            },
+        }
+    }
+
+    /// Copies the referenced blobs of `packs` into new packs; returns the
+    /// bytes written. The new packs are indexed before the old ones are
+    /// planned, so every referenced blob stays reachable.
+    fn repack(
+        &self,
+        packs: &[(PackId, BlobKind)],
+        keep: &HashMap<PackId, Vec<(BlobId, crate::index::BlobLocation)>>,
+    ) -> Result<u64> {
+        let target = self.config().pack_size as usize;
+        let mut written = 0u64;
+        let mut out = IndexFile::default();
+        for kind in [BlobKind::Data, BlobKind::Tree] {
+            let mut w = PackWriter::new(kind);
+            for (pack, _) in packs.iter().filter(|(_, k)| *k == kind) {
+                let bytes = self.backend().read(FileKind::Pack, &pack.to_hex())?;
+                for (id, loc) in keep.get(pack).into_iter().flatten() {
+                    let start = loc.offset as usize;
+                    let sealed =
+                        bytes
+                            .get(start..start + loc.length as usize)
+                            .ok_or_else(|| {
+                                Error::corrupt(
+                                    format!("pack {pack}"),
+                                    format!("blob {id} lies outside the pack"),
+                                )
+                            })?;
+                    w.add(*id, loc.raw_len, sealed.to_vec());
+                    if w.len() >= target {
+                        written += self.store_repacked(
+                            std::mem::replace(&mut w, PackWriter::new(kind)),
+                            &mut out,
+                        )?;
+                    }
+                }
+            }
+            if !w.is_empty() {
+                written += self.store_repacked(w, &mut out)?;
+            }
+        }
+        if !out.packs.is_empty() {
+            self.save_index_file(&out)?;
+            let mut index = self.index_mut();
+            for p in &out.packs {
+                index.add_pack(p.id, p.kind, p.size, &p.blobs);
+            }
+        }
+        Ok(written)
+    }
+
+    fn store_repacked(&self, w: PackWriter, out: &mut IndexFile) -> Result<u64> {
+        let pack = w.finish(&self.keys().meta);
+        let id = pack.id();
+        let size = pack.len() as u64;
+        match self
+            .backend()
+            .create_parts(FileKind::Pack, &id.to_hex(), pack.parts)
+        {
+            Ok(()) | Err(Error::AlreadyExists { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        out.packs.push(IndexPack {
+            id,
+            kind: pack.kind,
+            size,
+            blobs: pack.blobs,
+        });
+        Ok(size)
+    }
+
+    /// Replaces the index files listed in `old` by files describing every
+    /// pack that no plan names. New files are stored before old ones are
+    /// deleted.
+    fn rewrite_index(&self, old: &[String]) -> Result<()> {
+        self.reload_index()?;
+        let planned: HashSet<PackId> = self
+            .plans()?
+            .into_iter()
+            .flat_map(|(_, p)| p.packs.into_iter().map(|p| p.id))
+            .collect();
+        let supersedes: Vec<IndexId> = old
+            .iter()
+            .filter_map(|n| IndexId::from_hex(n).ok())
+            .collect();
+        let live: Vec<(PackId, BlobKind, u64)> = self
+            .index()
+            .live_packs()
+            .filter(|(p, _, _)| !planned.contains(p))
+            .copied()
+            .collect();
+        let mut file = IndexFile {
+            supersedes,
+            packs: Vec::new(),
+        };
+        let mut written = HashSet::new();
+        let mut count = 0usize;
+        for (pack, kind, size) in live {
+            let p = self.index_pack_of(&pack, kind, size);
+            count += p.blobs.len();
+            file.packs.push(p);
+            if count >= 65_536 {
+                written.insert(self.save_index_file(&file)?.to_hex());
+                file.packs.clear();
+                count = 0;
+            }
+        }
+        if !file.packs.is_empty() || written.is_empty() {
+            written.insert(self.save_index_file(&file)?.to_hex());
+        }
+        for name in old.iter().filter(|n| !written.contains(*n)) {
+            self.backend().delete(FileKind::Index, name)?;
+        }
+        self.reload_index()
+    }
+}
+
+/// True when a plan may be swept: its grace period passed and every live
+/// session marker was written after it (storage clock).
+fn plan_due(
+    plan: &ObjectInfo,
+    sessions: &[ObjectInfo],
+    now: i64,
+    grace_secs: i64,
+    stale_before: i64,
+) -> bool {
+    let grace_ok = now.saturating_sub(plan.modified_ns) >= grace_secs.saturating_mul(1_000_000_000);
+    let sessions_ok = sessions
+        .iter()
+        .filter(|s| s.modified_ns >= stale_before)
+        .all(|s| s.modified_ns > plan.modified_ns);
+    grace_ok && sessions_ok
+}
