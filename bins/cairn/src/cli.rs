@@ -54,9 +54,97 @@ pub enum Command {
     Dump(DumpArgs),
     /// Show a decrypted repository object (debugging).
     Cat(CatArgs),
+    /// Remove snapshots by a retention policy (data is freed by prune).
+    Forget(ForgetArgs),
+    /// Free data no snapshot references (two-phase, safe with running backups).
+    Prune(PruneArgs),
+    /// Check the repository's structure, and with --read-data its data.
+    Check(CheckArgs),
+    /// Copy snapshots to another repository (e.g. a DR site with its own key).
+    Copy(CopyArgs),
+    /// Repair repository metadata.
+    #[command(subcommand)]
+    Repair(RepairCommand),
     /// Restore tests: check stored database dumps.
     #[command(subcommand)]
     Verify(VerifyCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct ForgetArgs {
+    /// Keep the N newest snapshots.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_last: Option<i64>,
+    /// Keep the newest snapshot of each of the N most recent hours (-1: all).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_hourly: Option<i64>,
+    /// ... days.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_daily: Option<i64>,
+    /// ... ISO weeks.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_weekly: Option<i64>,
+    /// ... months.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_monthly: Option<i64>,
+    /// ... years.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_yearly: Option<i64>,
+    /// Keep everything within this duration of the newest snapshot (e.g. 30d, 1y6m).
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within: Option<String>,
+    /// Keep snapshots with this tag (repeatable).
+    #[arg(long, value_name = "TAG")]
+    pub keep_tag: Vec<String>,
+    /// Group by any of host, tags, paths (or none).
+    #[arg(long, default_value = "host,paths")]
+    pub group_by: String,
+    /// Only show what would be removed.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run prune afterwards.
+    #[arg(long)]
+    pub prune: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    /// Delete planned packs only this long after they were planned (0 = now,
+    /// when no backup is running).
+    #[arg(long, default_value = "1h", value_name = "DURATION")]
+    pub grace: String,
+    /// Repack packs with at least this share of unused bytes (0..1).
+    #[arg(long, default_value_t = 0.5)]
+    pub repack_threshold: f64,
+    /// Only report what would be freed.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Also read, decrypt and verify every pack.
+    #[arg(long)]
+    pub read_data: bool,
+    /// Read only a subset: N% (random) or n/m (part n of m).
+    #[arg(long, value_name = "SUBSET")]
+    pub read_data_subset: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CopyArgs {
+    /// Target repository; its key comes from CAIRN_TO_PASSWORD_FILE,
+    /// CAIRN_TO_PASSWORD_COMMAND or CAIRN_TO_KEY_FILE.
+    #[arg(long)]
+    pub to: String,
+    /// Snapshots to copy (default: all).
+    pub snapshots: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RepairCommand {
+    /// Rebuild the index from the pack headers.
+    Index,
 }
 
 #[derive(Subcommand, Debug)]
@@ -158,6 +246,14 @@ pub struct InitArgs {
     /// Target pack file size in MiB.
     #[arg(long, default_value_t = 16)]
     pub pack_size: u32,
+    /// Forbid deletions (forget, prune, key removal) for every client.
+    #[arg(long)]
+    pub append_only: bool,
+    /// Share chunking parameters with this repository (its key from
+    /// CAIRN_FROM_PASSWORD_FILE, ..._COMMAND or CAIRN_FROM_KEY_FILE), so
+    /// `copy` between them transfers only new chunks.
+    #[arg(long, value_name = "REPO")]
+    pub copy_chunker_params_from: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -184,6 +280,9 @@ pub struct KeyAddArgs {
     /// A label for the slot.
     #[arg(long, default_value = "")]
     pub label: String,
+    /// Sessions opened with this key may not delete anything.
+    #[arg(long)]
+    pub append_only: bool,
 }
 
 #[derive(Args, Debug)]

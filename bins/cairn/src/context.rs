@@ -152,6 +152,16 @@ fn create_default(d: &DefaultRepo) -> Result<Repository> {
     Ok(repo)
 }
 
+/// Opens a second repository (copy target or chunker source) with the key
+/// from `{prefix}PASSWORD_FILE`, `..._COMMAND` or `..._KEY_FILE`.
+pub fn open_other(location: &str, prefix: &str) -> Result<Repository> {
+    let backend = cairn::open_backend(location, false)?;
+    let secret = secret_from_env(prefix, false)?.ok_or_else(|| {
+        anyhow::anyhow!("no key for {location}: set {prefix}PASSWORD_FILE, {prefix}PASSWORD_COMMAND or {prefix}KEY_FILE")
+    })?;
+    Ok(Repository::open(backend, &secret)?)
+}
+
 /// The secret for `init` (never a prompt without confirmation).
 pub fn init_secret() -> Result<Secret> {
     secret_from_env("CAIRN_", true)?.ok_or_else(no_key_error)

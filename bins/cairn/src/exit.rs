@@ -8,6 +8,8 @@ pub const OK: u8 = 0;
 pub const FAILED: u8 = 1;
 /// Backup finished, but some files could not be read (snapshot written).
 pub const PARTIAL: u8 = 3;
+/// `check` found damage.
+pub const DAMAGED: u8 = 4;
 /// No repository at the location (or not a cairn repository).
 pub const REPO_NOT_FOUND: u8 = 10;
 /// The key does not open the repository.
@@ -20,6 +22,7 @@ pub fn code_for(e: &anyhow::Error) -> ExitCode {
             REPO_NOT_FOUND
         }
         Some(cairn::Error::WrongKey) => WRONG_KEY,
+        Some(cairn::Error::Corrupt { .. }) => DAMAGED,
         _ => FAILED,
     };
     ExitCode::from(code)

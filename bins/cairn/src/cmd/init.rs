@@ -17,6 +17,15 @@ pub fn run(g: &Global, a: &InitArgs) -> Result<ExitCode> {
         compression_level: a.compression,
         pack_size: a.pack_size.saturating_mul(1 << 20),
         label: "initial key".into(),
+        append_only: a.append_only,
+        chunking_secret: match &a.copy_chunker_params_from {
+            Some(from) => Some(
+                context::open_other(from, "CAIRN_FROM_")?
+                    .config()
+                    .chunking_secret,
+            ),
+            None => None,
+        },
         ..Default::default()
     };
     let repo = Repository::init(backend, &secret, opts)?;

@@ -39,7 +39,7 @@ pub fn run(g: &Global, k: &KeyCommand) -> Result<ExitCode> {
 
 fn add(repo: &cairn::Repository, a: &KeyAddArgs) -> Result<cairn::id::KeyId> {
     let secret = context::new_secret(a.new_key_file.as_deref())?;
-    Ok(repo.add_key(&secret, Argon2Params::default(), &a.label)?)
+    Ok(repo.add_key_with(&secret, Argon2Params::default(), &a.label, a.append_only)?)
 }
 
 fn report(g: &Global, what: &str, id: &str) {

@@ -2,12 +2,17 @@
 
 mod backup;
 mod cat;
+mod check;
+mod copy;
 mod diff;
 mod dump;
+mod forget;
 mod init;
 mod key;
 mod ls;
 mod postgres;
+mod prune;
+mod repair;
 mod restore;
 mod snapshots;
 mod stats;
@@ -31,6 +36,11 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Dump(a) => dump::run(g, a),
         Command::Cat(a) => cat::run(g, a),
         Command::Verify(crate::cli::VerifyCommand::Postgres(a)) => postgres::verify(g, a),
+        Command::Forget(a) => forget::run(g, a),
+        Command::Prune(a) => prune::run(g, a),
+        Command::Check(a) => check::run(g, a),
+        Command::Copy(a) => copy::run(g, a),
+        Command::Repair(crate::cli::RepairCommand::Index) => repair::index(g),
     }
 }
 

@@ -1,0 +1,54 @@
+//! `cairn check`.
+
+use crate::cli::{CheckArgs, Global};
+use crate::{context, exit, output};
+use anyhow::Result;
+use cairn::ops::check::Subset;
+use std::process::ExitCode;
+
+pub fn run(g: &Global, a: &CheckArgs) -> Result<ExitCode> {
+    let subset = match (&a.read_data_subset, a.read_data) {
+        (Some(s), _) => Some(Subset::parse(s)?),
+        (None, true) => Some(Subset::All),
+        (None, false) => None,
+    };
+    let repo = context::open(g)?;
+    let r = repo.check(subset)?;
+    if g.json {
+        let mut v = serde_json::to_value(&r)?;
+        v["message_type"] = "check".into();
+        v["clean"] = r.is_clean().into();
+        output::json(&v);
+    } else {
+        for w in &r.warnings {
+            crate::out!("warning: {w}");
+        }
+        for p in &r.problems {
+            crate::out!("error: {} {}: {}", p.kind, p.object, p.detail);
+        }
+        for af in &r.affected {
+            crate::out!(
+                "affected: snapshot {} path {}",
+                &af.snapshot[..8.min(af.snapshot.len())],
+                af.path
+            );
+        }
+        crate::out!(
+            "checked {} snapshots, {} packs; read {} packs, {} blobs: {}",
+            r.snapshots,
+            r.packs,
+            r.packs_read,
+            r.blobs_read,
+            if r.is_clean() {
+                "no errors".to_string()
+            } else {
+                format!("{} errors", r.problems.len())
+            }
+        );
+    }
+    Ok(ExitCode::from(if r.is_clean() {
+        exit::OK
+    } else {
+        exit::DAMAGED
+    }))
+}

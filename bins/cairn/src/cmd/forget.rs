@@ -1,0 +1,66 @@
+//! `cairn forget`.
+
+use crate::cli::{ForgetArgs, Global, PruneArgs};
+use crate::{context, output};
+use anyhow::Result;
+use cairn::ops::forget::ForgetOptions;
+use cairn::ops::retention::{parse_duration, GroupBy, RetentionPolicy};
+use std::process::ExitCode;
+
+pub fn run(g: &Global, a: &ForgetArgs) -> Result<ExitCode> {
+    let policy = RetentionPolicy {
+        last: a.keep_last,
+        hourly: a.keep_hourly,
+        daily: a.keep_daily,
+        weekly: a.keep_weekly,
+        monthly: a.keep_monthly,
+        yearly: a.keep_yearly,
+        within_secs: a.keep_within.as_deref().map(parse_duration).transpose()?,
+        tags: a.keep_tag.clone(),
+    };
+    let repo = context::open(g)?;
+    let snaps: std::collections::HashMap<_, _> = repo.snapshots()?.into_iter().collect();
+    let decisions = repo.forget(&ForgetOptions {
+        policy,
+        group_by: GroupBy::parse(&a.group_by)?,
+        dry_run: a.dry_run,
+    })?;
+    if g.json {
+        let v: Vec<_> = decisions
+            .iter()
+            .map(|d| {
+                let s = snaps.get(&d.id);
+                serde_json::json!({
+                    "id": d.id.to_hex(), "short_id": d.id.short(), "keep": d.keep, "reasons": d.reasons,
+                    "group": d.group, "time": s.map(|s| s.time_string()), "host": s.map(|s| s.host.clone()),
+                    "tags": s.map(|s| s.tags.clone()), "dry_run": a.dry_run,
+                })
+            })
+            .collect();
+        output::json(&serde_json::Value::Array(v));
+    } else {
+        for d in &decisions {
+            let s = snaps.get(&d.id);
+            crate::out!(
+                "{} {}  {}  {:<12} {}",
+                if d.keep { "keep  " } else { "remove" },
+                d.id.short(),
+                s.map(|s| s.time_string()).unwrap_or_default(),
+                s.map(|s| s.host.clone()).unwrap_or_default(),
+                d.reasons.join(", ")
+            );
+        }
+        let removed = decisions.iter().filter(|d| !d.keep).count();
+        let verb = if a.dry_run { "would remove" } else { "removed" };
+        crate::out!("{verb} {removed} of {} snapshots", decisions.len());
+    }
+    if a.prune && !a.dry_run {
+        let p = PruneArgs {
+            grace: "1h".into(),
+            repack_threshold: 0.5,
+            dry_run: false,
+        };
+        return super::prune::run(g, &p);
+    }
+    super::ok()
+}

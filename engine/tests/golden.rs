@@ -1,0 +1,201 @@
+//! Golden bytes of the repository format (see docs/repository-format.md
+//! §15). If one of these changes, the format changed: bump the version,
+//! update the spec, and only then the constants.
+
+use cairn::blob::BlobKind;
+use cairn::chunker::ChunkerParams;
+use cairn::config::Config;
+use cairn::crypto::{Argon2Params, ChunkingSecret, Kdf};
+use cairn::envelope::{self, EnvelopeKind};
+use cairn::gc::{Plan, Session};
+use cairn::id::{BlobId, IndexId, PackId, RepoId, SnapshotId};
+use cairn::index::{IndexFile, IndexPack};
+use cairn::keyslot::{KeySlot, SlotKind};
+use cairn::pack::{PackBlob, PackHeader};
+use cairn::snapshot::{Snapshot, Summary};
+use cairn::tree::{Content, Meta, Node, NodeKind, Tree};
+use std::collections::BTreeMap;
+
+fn hex_of<T: serde::Serialize>(v: &T) -> String {
+    hex::encode(envelope::encode(v))
+}
+
+fn blob(n: u8) -> PackBlob {
+    PackBlob {
+        id: BlobId([n; 32]),
+        offset: 300,
+        length: 70_000,
+        raw_len: 1 << 20,
+    }
+}
+
+#[track_caller]
+fn golden(name: &str, got: String, want: &str) {
+    assert_eq!(got, want, "golden bytes of {name} changed");
+}
+
+#[test]
+fn envelope_headers() {
+    let kinds = [
+        (EnvelopeKind::Config, "43524e4301000000"),
+        (EnvelopeKind::Key, "43524e4b01000000"),
+        (EnvelopeKind::Index, "43524e4901000000"),
+        (EnvelopeKind::Snapshot, "43524e5301000000"),
+        (EnvelopeKind::Plan, "43524e4701000000"),
+        (EnvelopeKind::Session, "43524e4c01000000"),
+    ];
+    for (k, want) in kinds {
+        golden(
+            &format!("{k:?} header"),
+            hex::encode(envelope::header(k, 1)),
+            want,
+        );
+    }
+    golden(
+        "pack trailer magic",
+        hex::encode(cairn::pack::PACK_MAGIC),
+        "43524e5041434b31",
+    );
+}
+
+#[test]
+fn config_bytes() {
+    let mut profiles = BTreeMap::new();
+    profiles.insert("files".to_string(), ChunkerParams::files());
+    profiles.insert("database".to_string(), ChunkerParams::database());
+    let c = Config {
+        version: 1,
+        id: RepoId([1; 32]),
+        features: vec![],
+        chunking_secret: ChunkingSecret([2; 32]),
+        profiles,
+        compression_level: 3,
+        pack_size: 16 << 20,
+        append_only: false,
+    };
+    golden("Config", hex_of(&c), CONFIG);
+}
+
+#[test]
+fn key_slot_bytes() {
+    let k = KeySlot {
+        kind: SlotKind::Passphrase,
+        kdf: Kdf::Argon2id {
+            params: Argon2Params::default(),
+            salt: [3; 16],
+        },
+        wrapped: vec![4; 72],
+        created_ns: 1_700_000_000_000_000_000,
+        host: "db1".into(),
+        label: "ops".into(),
+        append_only: true,
+    };
+    golden("KeySlot", hex_of(&k), KEY_SLOT);
+}
+
+#[test]
+fn index_pack_header_plan_session_bytes() {
+    let f = IndexFile {
+        supersedes: vec![IndexId([5; 32])],
+        packs: vec![IndexPack {
+            id: PackId([6; 32]),
+            kind: BlobKind::Data,
+            size: 16_777_300,
+            blobs: vec![blob(7)],
+        }],
+    };
+    golden("IndexFile", hex_of(&f), INDEX);
+    let h = PackHeader {
+        kind: BlobKind::Tree,
+        blobs: vec![blob(8)],
+    };
+    golden("PackHeader", hex_of(&h), PACK_HEADER);
+    let p = Plan {
+        marked_ns: 5,
+        packs: f.packs.clone(),
+    };
+    golden("Plan", hex_of(&p), PLAN);
+    let s = Session {
+        started_ns: 9,
+        host: "h".into(),
+        pid: 300,
+    };
+    golden("Session", hex_of(&s), SESSION);
+}
+
+#[test]
+fn snapshot_and_tree_bytes() {
+    let snap = Snapshot {
+        time_ns: 1_700_000_000_000_000_000,
+        host: "db1".into(),
+        username: "root".into(),
+        tags: vec!["daily".into()],
+        paths: vec!["/srv".into()],
+        source: "files".into(),
+        parent: Some(SnapshotId([9; 32])),
+        tree: BlobId([10; 32]),
+        summary: Summary {
+            files: 2,
+            bytes_read: 1000,
+            ..Summary::default()
+        },
+        program: "cairn 0.1.0".into(),
+        info: BTreeMap::from([("k".to_string(), "v".to_string())]),
+    };
+    golden("Snapshot", hex_of(&snap), SNAPSHOT);
+    let meta = Meta {
+        mode: 0o100644,
+        mtime_ns: 7,
+        ctime_ns: 8,
+        uid: 0,
+        gid: 0,
+        inode: 12,
+        dev: 13,
+    };
+    let t = Tree {
+        nodes: vec![
+            Node {
+                name: b"a".to_vec(),
+                kind: NodeKind::File {
+                    size: 5,
+                    content: Content::Inline(vec![BlobId([11; 32])]),
+                },
+                meta,
+            },
+            Node {
+                name: b"d".to_vec(),
+                kind: NodeKind::Dir {
+                    subtree: BlobId([12; 32]),
+                },
+                meta,
+            },
+            Node {
+                name: b"l".to_vec(),
+                kind: NodeKind::Symlink {
+                    target: b"a".to_vec(),
+                },
+                meta,
+            },
+            Node {
+                name: b"s".to_vec(),
+                kind: NodeKind::Stream {
+                    size: 9,
+                    content: Content::Indirect(vec![BlobId([13; 32])]),
+                    info: BTreeMap::new(),
+                },
+                meta,
+            },
+        ],
+    };
+    golden("Tree", hex_of(&t), TREE);
+}
+
+const CONFIG: &str = "0101010101010101010101010101010101010101010101010101010101010101010002020202020202020202020202020202020202020202020202020202020202020208646174616261736580208080018080040566696c657380802080804080808004068080800800";
+const KEY_SLOT: &str = "0000808004030103030303030303030303030303030303480404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404048080d0e2c6bfce972f03646231036f707301";
+const INDEX: &str = "01050505050505050505050505050505050505050505050505050505050505050501060606060606060606060606060606060606060606060606060606060606060600d4808008010707070707070707070707070707070707070707070707070707070707070707ac02f0a204808040";
+const PACK_HEADER: &str =
+    "01010808080808080808080808080808080808080808080808080808080808080808ac02f0a204808040";
+const PLAN: &str = "0a01060606060606060606060606060606060606060606060606060606060606060600d4808008010707070707070707070707070707070707070707070707070707070707070707ac02f0a204808040";
+const SESSION: &str = "120168ac02";
+const SNAPSHOT: &str = "8080d0e2c6bfce972f0364623104726f6f7401056461696c7901042f7372760566696c65730109090909090909090909090909090909090909090909090909090909090909090a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a02000000e8070000000000000b636169726e20302e312e3001016b0176";
+const TREE: &str = "040161000500010b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0ba483020e1000000c0d0164010c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0ca483020e1000000c0d016c020161a483020e1000000c0d0173030901010d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d00a483020e1000000c0d";
