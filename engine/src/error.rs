@@ -59,6 +59,15 @@ pub enum Error {
         /// The underlying error text.
         detail: String,
     },
+    /// A storage operation failed in a way that may succeed when retried
+    /// (timeout, throttling, 5xx, connection reset).
+    #[error("storage temporarily unavailable during {op}: {detail}")]
+    Unavailable {
+        /// Operation and object.
+        op: String,
+        /// The underlying error text.
+        detail: String,
+    },
     /// A local file operation failed.
     #[error("{}: {source}", path.display())]
     Io {

@@ -71,7 +71,7 @@ pub mod tree;
 pub use crypto::Argon2Params;
 pub use error::{Error, Result};
 pub use keyslot::Secret;
-pub use location::open_backend;
+pub use location::{open_backend, open_backend_with};
 pub use ops::backup::{BackupOptions, BackupResult, ParentChoice, StreamSource};
 pub use ops::restore::{RestoreOptions, RestoreSummary};
 pub use ops::stats::RepoStats;

@@ -1,19 +1,29 @@
 //! Parsing repository locations.
 
-use crate::backend::{Backend, ObjectBackend};
+use crate::backend::{Backend, ObjectBackend, RetryBackend, S3Options};
 use crate::error::{Error, Result};
 use std::sync::Arc;
 
 /// Opens the backend for a location string: a local path (optionally
-/// `local:` prefixed). `s3://bucket/prefix` arrives with the S3 backend.
+/// `local:` prefixed) or `s3://bucket/prefix` (see [`S3Options`] for where
+/// its endpoint and credentials come from).
 ///
 /// With `create` false, a missing local directory is
 /// [`Error::RepositoryNotFound`] and nothing is created.
 pub fn open_backend(location: &str, create: bool) -> Result<Arc<dyn Backend>> {
+    open_backend_with(location, create, &S3Options::default())
+}
+
+/// As [`open_backend`], with explicit S3 options. S3 backends are wrapped
+/// in a [`RetryBackend`].
+pub fn open_backend_with(location: &str, create: bool, s3: &S3Options) -> Result<Arc<dyn Backend>> {
     if location.starts_with("s3://") {
-        return Err(Error::invalid(format!(
-            "{location}: S3 repositories are not supported by this build yet"
-        )));
+        let mut opts = s3.clone();
+        if opts.concurrency == 0 {
+            opts.concurrency = 8;
+        }
+        let inner: Arc<dyn Backend> = Arc::new(ObjectBackend::s3(location, &opts)?);
+        return Ok(Arc::new(RetryBackend::with_defaults(inner)));
     }
     let path = location.strip_prefix("local:").unwrap_or(location);
     if path.is_empty() {

@@ -29,6 +29,24 @@ pub struct Global {
     /// More log output (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// S3 endpoint for s3:// locations (MinIO, a test server), e.g.
+    /// http://127.0.0.1:9000. Default: AWS_ENDPOINT_URL, else AWS.
+    #[arg(long, global = true, env = "CAIRN_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// Parallel requests to S3 (uploads, range reads).
+    #[arg(long, global = true, default_value_t = 8)]
+    pub s3_concurrency: usize,
+}
+
+impl Global {
+    /// S3 options from the flags.
+    pub fn s3(&self) -> cairn::backend::S3Options {
+        cairn::backend::S3Options {
+            endpoint: self.s3_endpoint.clone(),
+            region: None,
+            concurrency: self.s3_concurrency,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -151,12 +169,48 @@ pub enum RepairCommand {
 pub enum BackupSource {
     /// Dump PostgreSQL databases (pg_dump -Fc -Z0) and globals.
     Postgres(PgBackupArgs),
+    /// Back up the objects of an S3/MinIO bucket (or a prefix of it).
+    S3(S3BackupArgs),
 }
 
 #[derive(Subcommand, Debug)]
 pub enum RestoreTarget {
     /// Restore database dumps with pg_restore.
     Postgres(PgRestoreArgs),
+    /// Write a bucket backup's objects into a bucket.
+    S3(S3RestoreArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct S3BackupArgs {
+    /// s3://bucket[/prefix]
+    pub url: String,
+    /// Exclude objects whose key matches (patterns as for files, on /KEY).
+    #[arg(short, long)]
+    pub exclude: Vec<String>,
+    /// Tag the snapshot (repeatable).
+    #[arg(long)]
+    pub tag: Vec<String>,
+    /// Host name to record.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Parent snapshot ("none" to read every object).
+    #[arg(long)]
+    pub parent: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct S3RestoreArgs {
+    /// Snapshot id, prefix, or "latest".
+    pub snapshot: String,
+    /// Target s3://bucket[/prefix].
+    pub url: String,
+    /// Only keys starting with this (relative to the backed-up prefix).
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// Only keys matching this glob (repeatable).
+    #[arg(short, long)]
+    pub include: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -6,9 +6,15 @@
 //! their own runtime without risk of a nested-runtime panic.
 
 pub mod conformance;
+mod fault;
 mod object;
+mod retry;
+mod s3;
 
-pub use object::ObjectBackend;
+pub use fault::{FaultBackend, FaultPlan};
+pub use object::{AsyncBridge, ObjectBackend};
+pub use retry::RetryBackend;
+pub use s3::{parse_s3_url, s3_store, S3Options};
 
 use crate::error::Result;
 use bytes::Bytes;
@@ -134,4 +140,10 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
 
     /// Deletes an object. Deleting a missing object is not an error.
     fn delete(&self, kind: FileKind, name: &str) -> Result<()>;
+
+    /// How many requests are worth running at once (upload threads, range
+    /// reads): small for local disks, larger for high-latency stores.
+    fn concurrency(&self) -> usize {
+        2
+    }
 }

@@ -10,21 +10,21 @@ use std::future::Future;
 use std::ops::Range;
 use std::sync::Arc;
 
-/// A backend over an object store, with its own small Tokio runtime.
-pub struct ObjectBackend {
-    store: Arc<dyn ObjectStore>,
-    prefix: String,
-    location: String,
+/// A private Tokio runtime that runs `object_store` futures for
+/// synchronous callers. Safe to call from plain threads and from inside
+/// another Tokio runtime: futures are spawned here and awaited through a
+/// std channel, and the runtime is shut down in the background on drop.
+pub struct AsyncBridge {
     runtime: Option<tokio::runtime::Runtime>,
 }
 
-impl std::fmt::Debug for ObjectBackend {
+impl std::fmt::Debug for AsyncBridge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ObjectBackend({})", self.location)
+        f.write_str("AsyncBridge")
     }
 }
 
-impl Drop for ObjectBackend {
+impl Drop for AsyncBridge {
     fn drop(&mut self) {
         // Dropping a runtime inside another runtime panics; this does not.
         if let Some(rt) = self.runtime.take() {
@@ -33,11 +33,11 @@ impl Drop for ObjectBackend {
     }
 }
 
-impl ObjectBackend {
-    /// Wraps a store; `prefix` is the repository root inside it.
-    pub fn new(store: Arc<dyn ObjectStore>, prefix: &str, location: String) -> Result<Self> {
+impl AsyncBridge {
+    /// A runtime with `threads` worker threads.
+    pub fn new(threads: usize) -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(threads.max(1))
             .thread_name("cairn-io")
             .enable_all()
             .build()
@@ -45,11 +45,60 @@ impl ObjectBackend {
                 op: "start I/O runtime".into(),
                 detail: e.to_string(),
             })?;
+        Ok(AsyncBridge {
+            runtime: Some(runtime),
+        })
+    }
+
+    /// Runs a future to completion on the bridge's runtime.
+    pub fn run<T: Send + 'static>(
+        &self,
+        fut: impl Future<Output = T> + Send + 'static,
+    ) -> Result<T> {
+        let rt = self.runtime.as_ref().ok_or_else(|| Error::Backend {
+            op: "storage".into(),
+            detail: "runtime shut down".into(),
+        })?;
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        rt.spawn(async move {
+            let _ = tx.send(fut.await);
+        });
+        rx.recv().map_err(|_| Error::Backend {
+            op: "storage".into(),
+            detail: "I/O task was cancelled".into(),
+        })
+    }
+
+    /// Enters the runtime's context (for APIs that spawn tasks themselves).
+    pub fn enter(&self) -> Option<tokio::runtime::EnterGuard<'_>> {
+        self.runtime.as_ref().map(|r| r.enter())
+    }
+}
+
+/// A backend over an object store, with its own small Tokio runtime.
+pub struct ObjectBackend {
+    store: Arc<dyn ObjectStore>,
+    prefix: String,
+    location: String,
+    concurrency: usize,
+    bridge: AsyncBridge,
+}
+
+impl std::fmt::Debug for ObjectBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ObjectBackend({})", self.location)
+    }
+}
+
+impl ObjectBackend {
+    /// Wraps a store; `prefix` is the repository root inside it.
+    pub fn new(store: Arc<dyn ObjectStore>, prefix: &str, location: String) -> Result<Self> {
         Ok(ObjectBackend {
             store,
             prefix: prefix.trim_matches('/').to_string(),
             location,
-            runtime: Some(runtime),
+            concurrency: 2,
+            bridge: AsyncBridge::new(2)?,
         })
     }
 
@@ -74,6 +123,16 @@ impl ObjectBackend {
         )
     }
 
+    /// A repository at `s3://bucket/prefix`.
+    pub fn s3(url: &str, opts: &super::S3Options) -> Result<Self> {
+        let (bucket, prefix) = super::parse_s3_url(url)?;
+        let store = super::s3_store(&bucket, opts)?;
+        let mut b = Self::new(store, &prefix, url.to_string())?;
+        b.concurrency = opts.concurrency.max(1);
+        b.bridge = AsyncBridge::new(4)?;
+        Ok(b)
+    }
+
     fn path(&self, kind: FileKind, name: &str) -> Path {
         let rel = kind.path(name);
         if self.prefix.is_empty() {
@@ -84,19 +143,37 @@ impl ObjectBackend {
     }
 
     fn run<T: Send + 'static>(&self, fut: impl Future<Output = T> + Send + 'static) -> Result<T> {
-        let rt = self.runtime.as_ref().ok_or_else(|| Error::Backend {
-            op: "storage".into(),
-            detail: "runtime shut down".into(),
-        })?;
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        rt.spawn(async move {
-            let _ = tx.send(fut.await);
-        });
-        rx.recv().map_err(|_| Error::Backend {
-            op: "storage".into(),
-            detail: "I/O task was cancelled".into(),
-        })
+        self.bridge.run(fut)
     }
+}
+
+/// True for errors worth retrying: timeouts, connection failures,
+/// throttling and server errors.
+pub(crate) fn is_transient(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut text = String::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        text.push_str(&err.to_string().to_ascii_lowercase());
+        text.push(' ');
+        cur = err.source();
+    }
+    [
+        "500",
+        "502",
+        "503",
+        "504",
+        "429",
+        "slow down",
+        "slowdown",
+        "timed out",
+        "timeout",
+        "connection",
+        "connect error",
+        "reset by peer",
+        "broken pipe",
+    ]
+    .iter()
+    .any(|k| text.contains(k))
 }
 
 fn map_err(e: object_store::Error, op: &str, kind: FileKind, name: &str) -> Error {
@@ -109,6 +186,12 @@ fn map_err(e: object_store::Error, op: &str, kind: FileKind, name: &str) -> Erro
             kind: kind.name().into(),
             name: name.into(),
         },
+        object_store::Error::Generic { source, .. } if is_transient(source.as_ref()) => {
+            Error::Unavailable {
+                op: format!("{op} {} {name}", kind.name()),
+                detail: source.to_string(),
+            }
+        }
         other => Error::Backend {
             op: format!("{op} {} {name}", kind.name()),
             detail: other.to_string(),
@@ -190,6 +273,10 @@ impl Backend for ObjectBackend {
                 })
             })
             .collect())
+    }
+
+    fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     fn delete(&self, kind: FileKind, name: &str) -> Result<()> {

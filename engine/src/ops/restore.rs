@@ -138,9 +138,16 @@ impl Repository {
     /// chunks pack by pack in parallel. Returns the bytes written.
     pub fn dump(&self, snapshot: &SnapshotId, path: &str, out: &mut dyn Write) -> Result<u64> {
         let node = self.find_path(snapshot, path)?;
+        self.dump_node(&node, out)
+    }
+
+    /// As [`Repository::dump`], for a node already at hand (adapters that
+    /// walk a snapshot themselves).
+    pub fn dump_node(&self, node: &Node, out: &mut dyn Write) -> Result<u64> {
+        let name = node.name_lossy();
         let content = node
             .content()
-            .ok_or_else(|| Error::invalid(format!("{path} is not a file or stream")))?;
+            .ok_or_else(|| Error::invalid(format!("{name} is not a file or stream")))?;
         let ids = self.chunk_list(content)?;
         let mut written = 0u64;
         let mut start = 0;

@@ -7,8 +7,10 @@ use cairn::{BackupOptions, ParentChoice, StreamSource};
 use std::process::ExitCode;
 
 pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
-    if let Some(crate::cli::BackupSource::Postgres(pg)) = &a.source {
-        return super::postgres::backup(g, pg);
+    match &a.source {
+        Some(crate::cli::BackupSource::Postgres(pg)) => return super::postgres::backup(g, pg),
+        Some(crate::cli::BackupSource::S3(s)) => return super::s3::backup(g, s),
+        None => {}
     }
     let streams = streams(a)?;
     if a.paths.is_empty() && streams.is_empty() {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 pub fn run(g: &Global, a: &CopyArgs) -> Result<ExitCode> {
     let src = context::open(g)?;
-    let dst = context::open_other(&a.to, "CAIRN_TO_")?;
+    let dst = context::open_other(g, &a.to, "CAIRN_TO_")?;
     let ids = a
         .snapshots
         .iter()

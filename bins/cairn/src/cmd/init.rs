@@ -12,7 +12,7 @@ pub fn run(g: &Global, a: &InitArgs) -> Result<ExitCode> {
         Some(p) => Secret::generate_key_file(p)?,
         None => context::init_secret()?,
     };
-    let backend = cairn::open_backend(&loc, true)?;
+    let backend = cairn::open_backend_with(&loc, true, &g.s3())?;
     let opts = InitOptions {
         compression_level: a.compression,
         pack_size: a.pack_size.saturating_mul(1 << 20),
@@ -20,7 +20,7 @@ pub fn run(g: &Global, a: &InitArgs) -> Result<ExitCode> {
         append_only: a.append_only,
         chunking_secret: match &a.copy_chunker_params_from {
             Some(from) => Some(
-                context::open_other(from, "CAIRN_FROM_")?
+                context::open_other(g, from, "CAIRN_FROM_")?
                     .config()
                     .chunking_secret,
             ),

@@ -7,8 +7,10 @@ use cairn::RestoreOptions;
 use std::process::ExitCode;
 
 pub fn run(g: &Global, a: &RestoreArgs) -> Result<ExitCode> {
-    if let Some(crate::cli::RestoreTarget::Postgres(pg)) = &a.into {
-        return super::postgres::restore(g, pg);
+    match &a.into {
+        Some(crate::cli::RestoreTarget::Postgres(pg)) => return super::postgres::restore(g, pg),
+        Some(crate::cli::RestoreTarget::S3(s)) => return super::s3::restore(g, s),
+        None => {}
     }
     let (Some(snapshot), Some(target)) = (&a.snapshot, &a.target) else {
         anyhow::bail!("restore needs SNAPSHOT and --target DIR");

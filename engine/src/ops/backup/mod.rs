@@ -227,7 +227,12 @@ impl Repository {
         for s in streams {
             let (node, comps) = self.save_stream(saver, s, progress)?;
             summary.streams += 1;
-            summary.bytes_read += node.size();
+            let unchanged = matches!(&node.kind, NodeKind::Stream { info, .. } if info.contains_key("unchanged"));
+            if unchanged {
+                summary.unchanged_files += 1;
+            } else {
+                summary.bytes_read += node.size();
+            }
             summary.total_bytes += node.size();
             names.push(String::from_utf8_lossy(&comps.join(&b'/')).into_owned());
             root::add_stream(&mut root, &comps, node)?;
@@ -250,8 +255,44 @@ impl Repository {
         let comps = root::stream_components(&s.name)?;
         let profile = s.profile.as_deref().unwrap_or(PROFILE_FILES);
         let chunker = Chunker::new(self.config().profile(profile)?, self.keys().chunker_seed())?;
-        let (ids, size) = content::save_reader(saver, &chunker, s.reader, &s.name, progress)?;
+        let live = |c: &crate::tree::Content| {
+            let ids = self.chunk_list(c).ok()?;
+            let index = self.index();
+            ids.iter().all(|id| index.contains(id)).then_some(())
+        };
         let mut info = s.info;
+        if let Some((size, content)) = s.reuse.filter(|(_, c)| live(c).is_some()) {
+            if let Some(p) = progress {
+                crate::Progress::add(&p.files, 1);
+                crate::Progress::add(&p.bytes, size);
+                p.notify();
+            }
+            info.insert("profile".into(), profile.to_string());
+            info.insert("unchanged".into(), "true".into());
+            let meta = Meta {
+                mode: 0o100600,
+                mtime_ns: crate::snapshot::now_ns(),
+                ..Meta::default()
+            };
+            let name = comps.last().cloned().unwrap_or_default();
+            return Ok((
+                Node {
+                    name,
+                    kind: NodeKind::Stream {
+                        size,
+                        content,
+                        info,
+                    },
+                    meta,
+                },
+                comps,
+            ));
+        }
+        let reader: Box<dyn std::io::Read + Send> = match s.opener {
+            Some(open) => open()?,
+            None => s.reader,
+        };
+        let (ids, size) = content::save_reader(saver, &chunker, reader, &s.name, progress)?;
         if let Some(finish) = s.finish {
             info.extend(finish()?);
         }

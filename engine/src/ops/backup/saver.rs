@@ -133,7 +133,7 @@ impl Saver {
         threads.push(spawn("cairn-pack", move || {
             packer(&sh, &pack_rx, &upload_tx)
         }));
-        for _ in 0..2 {
+        for _ in 0..repo.backend().concurrency().max(1) {
             let (rx, sh) = (upload_rx.clone(), shared.clone());
             threads.push(spawn("cairn-upload", move || uploader(&sh, &rx)));
         }

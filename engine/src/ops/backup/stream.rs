@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 
 type Finish = Box<dyn FnOnce() -> Result<BTreeMap<String, String>> + Send>;
+type Opener = Box<dyn FnOnce() -> Result<Box<dyn Read + Send>> + Send>;
 
 /// A stream to back up under a name.
 pub struct StreamSource {
@@ -21,6 +22,13 @@ pub struct StreamSource {
     /// Called after the reader hit EOF; an error fails the backup and no
     /// snapshot is written. Returns more facts for the node.
     pub finish: Option<Finish>,
+    /// Opens the reader when the stream's turn comes (then `reader` is
+    /// unused): thousands of sources need not be open at once.
+    pub opener: Option<Opener>,
+    /// Content of an earlier backup of the same, unchanged source (size
+    /// and chunks). Used without reading when every chunk is still live;
+    /// otherwise the source is read.
+    pub reuse: Option<(u64, crate::tree::Content)>,
 }
 
 impl std::fmt::Debug for StreamSource {
@@ -38,7 +46,19 @@ impl StreamSource {
             profile: None,
             info: BTreeMap::new(),
             finish: None,
+            opener: None,
+            reuse: None,
         }
+    }
+
+    /// A stream whose reader is opened only when it is backed up.
+    pub fn lazy(
+        name: impl Into<String>,
+        open: impl FnOnce() -> Result<Box<dyn Read + Send>> + Send + 'static,
+    ) -> Self {
+        let mut s = StreamSource::from_reader(name, std::io::empty());
+        s.opener = Some(Box::new(open));
+        s
     }
 
     /// Uses a chunking profile from the repository config.
