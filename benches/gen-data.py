@@ -45,6 +45,17 @@ def tree(root, count, rng):
             f.writelines(lines)
 
 
+def mixed(root, total, seed):
+    os.makedirs(root, exist_ok=True)
+    rng = random.Random(seed)
+    i, written = 0, 0
+    while written < total:
+        size = min(total - written, int(rng.choice([4e3, 60e3, 700e3, 3e6, 20e6, 60e6]) * rng.uniform(0.5, 1.5)))
+        noise(os.path.join(root, f"blob{i:04d}.bin"), size, seed * 1000 + i)
+        written += size
+        i += 1
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("dir")
@@ -52,6 +63,7 @@ def main():
     p.add_argument("--sql-mb", type=int, default=1000)
     p.add_argument("--random-mb", type=int, default=1000)
     p.add_argument("--small-files", type=int, default=0)
+    p.add_argument("--mixed-mb", type=int, default=0, help="random binary files of mixed sizes")
     a = p.parse_args()
     rng = random.Random(a.seed)
     for sub in ("sql", "random", "tree"):
@@ -59,6 +71,7 @@ def main():
     sql(os.path.join(a.dir, "sql/dump.sql"), a.sql_mb * 1_000_000, rng)
     noise(os.path.join(a.dir, "random/random.bin"), a.random_mb * 1_000_000, a.seed + 1)
     tree(os.path.join(a.dir, "tree"), a.small_files, rng)
+    mixed(os.path.join(a.dir, "mixed"), a.mixed_mb * 1_000_000, a.seed + 2)
 
 
 if __name__ == "__main__":

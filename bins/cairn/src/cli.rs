@@ -300,6 +300,13 @@ pub struct InitArgs {
     /// Target pack file size in MiB.
     #[arg(long, default_value_t = 16)]
     pub pack_size: u32,
+    /// Average chunk size of the files profile in KiB (min avg/4, max avg*4;
+    /// default 512/1024/8192 KiB). See cairn-tune.
+    #[arg(long, value_name = "KIB")]
+    pub files_chunk_kib: Option<u32>,
+    /// Average chunk size of the database profile in KiB (default 16).
+    #[arg(long, value_name = "KIB")]
+    pub database_chunk_kib: Option<u32>,
     /// Forbid deletions (forget, prune, key removal) for every client.
     #[arg(long)]
     pub append_only: bool,

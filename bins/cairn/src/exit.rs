@@ -15,17 +15,21 @@ pub const REPO_NOT_FOUND: u8 = 10;
 /// The key does not open the repository.
 pub const WRONG_KEY: u8 = 12;
 
-/// Maps an error to its documented exit code.
-pub fn code_for(e: &anyhow::Error) -> ExitCode {
-    let code = match e.downcast_ref::<cairn::Error>() {
+/// The documented exit code of an error.
+pub fn code_number(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<cairn::Error>() {
         Some(cairn::Error::RepositoryNotFound(_) | cairn::Error::NotARepository(..)) => {
             REPO_NOT_FOUND
         }
         Some(cairn::Error::WrongKey) => WRONG_KEY,
         Some(cairn::Error::Corrupt { .. }) => DAMAGED,
         _ => FAILED,
-    };
-    ExitCode::from(code)
+    }
+}
+
+/// Maps an error to its documented exit code.
+pub fn code_for(e: &anyhow::Error) -> ExitCode {
+    ExitCode::from(code_number(e))
 }
 
 /// The error and its causes on one line, with a hint where one helps.

@@ -252,6 +252,19 @@ fn wrong_password_and_missing_repository_have_distinct_exit_codes() {
         "opening must not create anything"
     );
     let o = env
+        .cmd(&["--json", "snapshots"])
+        .env("CAIRN_REPOSITORY", env.path("nowhere"))
+        .env("CAIRN_PASSWORD_FILE", &pw)
+        .output()
+        .expect("runs");
+    assert_code(&o, 10);
+    let e = json(&o);
+    assert_eq!(
+        (e["message_type"].as_str(), e["exit_code"].as_u64()),
+        (Some("error"), Some(10)),
+        "{e}"
+    );
+    let o = env
         .cmd(&["snapshots"])
         .env("CAIRN_REPOSITORY", &repo)
         .output()

@@ -77,7 +77,10 @@ impl FaultBackend {
             std::thread::sleep(d);
         }
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
-        let fail = self.plan.every_nth.is_some_and(|k| k > 0 && n.is_multiple_of(k))
+        let fail = self
+            .plan
+            .every_nth
+            .is_some_and(|k| k > 0 && n.is_multiple_of(k))
             || n >= self.fail_from.load(Ordering::SeqCst)
             || (self.plan.probability > 0.0 && self.roll() < self.plan.probability);
         if !fail {

@@ -97,7 +97,9 @@ impl ObjectBackend {
             store,
             prefix: prefix.trim_matches('/').to_string(),
             location,
-            concurrency: 2,
+            // Local disks and memory gain nothing from more uploaders, and
+            // each holds a pack in memory.
+            concurrency: 1,
             bridge: AsyncBridge::new(2)?,
         })
     }

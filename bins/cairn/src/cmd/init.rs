@@ -13,7 +13,31 @@ pub fn run(g: &Global, a: &InitArgs) -> Result<ExitCode> {
         None => context::init_secret()?,
     };
     let backend = cairn::open_backend_with(&loc, true, &g.s3())?;
+    let mut profiles = std::collections::BTreeMap::new();
+    profiles.insert(
+        cairn::config::PROFILE_FILES.to_string(),
+        cairn::chunker::ChunkerParams::files(),
+    );
+    profiles.insert(
+        cairn::config::PROFILE_DATABASE.to_string(),
+        cairn::chunker::ChunkerParams::database(),
+    );
+    let custom = |kib: u32| {
+        let avg = kib.saturating_mul(1024);
+        cairn::chunker::ChunkerParams {
+            min_size: avg / 4,
+            avg_size: avg,
+            max_size: avg.saturating_mul(4),
+        }
+    };
+    if let Some(k) = a.files_chunk_kib {
+        profiles.insert(cairn::config::PROFILE_FILES.to_string(), custom(k));
+    }
+    if let Some(k) = a.database_chunk_kib {
+        profiles.insert(cairn::config::PROFILE_DATABASE.to_string(), custom(k));
+    }
     let opts = InitOptions {
+        profiles: Some(profiles),
         compression_level: a.compression,
         pack_size: a.pack_size.saturating_mul(1 << 20),
         label: "initial key".into(),

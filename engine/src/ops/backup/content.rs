@@ -22,7 +22,7 @@ const MMAP_THRESHOLD: u64 = 1 << 20;
 
 /// Mapped pages already chunked are dropped from the process in steps of
 /// this size, so RSS stays bounded for huge files.
-const RELEASE_STEP: usize = 16 << 20;
+const RELEASE_STEP: usize = 8 << 20;
 
 /// Chunks submitted but not yet named, per producer.
 const MAX_IN_FLIGHT: usize = 256;
@@ -131,22 +131,28 @@ pub(crate) fn save_file(
 ) -> Result<(Vec<BlobId>, u64)> {
     let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-    let mut out = Ordered::new(saver, progress);
     if len < MMAP_THRESHOLD {
         let mut data = Vec::with_capacity(len as usize);
         file.read_to_end(&mut data)
             .map_err(|e| Error::io(path, e))?;
+        // Small files are named here, on the file worker, and queued
+        // without waiting: a round trip through the encode queue per small
+        // file made trees of many small files crawl.
+        if let Some(p) = progress {
+            crate::Progress::add(&p.bytes, data.len() as u64);
+        }
+        let n = data.len() as u64;
         let ranges: Vec<_> = chunker.slice_chunks(&data).collect();
         if ranges.len() == 1 {
-            let n = data.len();
-            out.push(ChunkData::Owned(data), n)?;
-        } else {
-            for r in ranges {
-                out.push(ChunkData::Owned(data[r.clone()].to_vec()), r.len())?;
-            }
+            return Ok((vec![saver.save(BlobKind::Data, data)?], n));
         }
-        return out.finish();
+        let ids = ranges
+            .into_iter()
+            .map(|r| saver.save(BlobKind::Data, data[r].to_vec()))
+            .collect::<Result<Vec<_>>>()?;
+        return Ok((ids, n));
     }
+    let mut out = Ordered::new(saver, progress);
     let map = std::sync::Arc::new(crate::mmap::map_file(&file).map_err(|e| Error::io(path, e))?);
     let mut released = 0;
     for r in chunker.slice_chunks(&map) {
