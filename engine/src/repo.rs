@@ -56,6 +56,9 @@ pub(crate) struct Inner {
     pub key_id: KeyId,
     pub append_only_slot: bool,
     pub index: RwLock<MemIndex>,
+    /// Threads for parallel reads: as many as the backend wants requests
+    /// in flight (S3) or as there are cores (local), created on first use.
+    pub read_pool: std::sync::OnceLock<Option<rayon::ThreadPool>>,
     /// Index files that could not be read at the last load.
     pub index_problems: std::sync::Mutex<Vec<String>>,
     /// Deletion plans already applied to the index.
@@ -155,6 +158,7 @@ impl Repository {
                 index: RwLock::new(index),
                 plans_seen: std::sync::Mutex::new(std::collections::HashSet::new()),
                 index_problems: std::sync::Mutex::new(Vec::new()),
+                read_pool: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -327,6 +331,26 @@ impl Repository {
         let name = hex::encode(content_hash(&bytes));
         self.create_idempotent(FileKind::Plan, &name, bytes)?;
         Ok(name)
+    }
+
+    /// Runs `f` on the read pool (parallel range reads are bounded by the
+    /// backend's concurrency, and at least the number of cores).
+    pub(crate) fn with_read_pool<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        let pool = self.inner.read_pool.get_or_init(|| {
+            let cores = std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2);
+            let n = cores.max(self.inner.backend.concurrency());
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .thread_name(|i| format!("cairn-read-{i}"))
+                .build()
+                .ok()
+        });
+        match pool {
+            Some(p) => p.install(f),
+            None => f(),
+        }
     }
 
     /// Index files that could not be read at the last load (empty when

@@ -32,9 +32,11 @@ pub(crate) fn for_each_blob(repo: &Repository, ids: &[BlobId], visit: &Visit<'_>
             by_pack.entry(loc.pack).or_default().push((*id, loc));
         }
     }
-    by_pack
-        .into_par_iter()
-        .try_for_each(|(pack, blobs)| fetch_from_pack(repo, &pack, blobs, visit))
+    repo.with_read_pool(|| {
+        by_pack
+            .into_par_iter()
+            .try_for_each(|(pack, blobs)| fetch_from_pack(repo, &pack, blobs, visit))
+    })
 }
 
 /// Fetches blobs into a map (for callers that need them in their order).
