@@ -282,10 +282,12 @@ impl Repository {
             .collect();
         let sizes: HashMap<PackId, u64> = packs.iter().copied().collect();
         let chosen = subset.select(packs.iter().map(|(p, _)| *p).collect());
-        let results: Vec<PackResult> = chosen
-            .par_iter()
-            .map(|p| self.read_one_pack(p, sizes.get(p).copied().unwrap_or(0)))
-            .collect();
+        let results: Vec<PackResult> = self.with_read_pool(|| {
+            chosen
+                .par_iter()
+                .map(|p| self.read_one_pack(p, sizes.get(p).copied().unwrap_or(0)))
+                .collect()
+        });
         for res in results {
             r.packs_read += u64::from(res.read);
             r.blobs_read += res.blobs;
