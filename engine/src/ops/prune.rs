@@ -84,12 +84,7 @@ impl Repository {
             )));
         }
         let mut report = PruneReport::default();
-        let old_index: Vec<String> = self
-            .backend()
-            .list(FileKind::Index)?
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect();
+        let old_index = self.index_names()?;
         let refs = Refs::collect(self, &snaps)?;
         report.referenced_blobs = refs.len() as u64;
         let mut changed = self.sweep(opts, &refs, &mut report)?;
@@ -102,17 +97,22 @@ impl Repository {
             let snaps = self.snapshots()?;
             self.reload_index()?;
             let refs = Refs::collect(self, &snaps)?;
-            let old_index: Vec<String> = self
-                .backend()
-                .list(FileKind::Index)?
-                .into_iter()
-                .map(|(n, _)| n)
-                .collect();
+            let old_index = self.index_names()?;
             if self.sweep(opts, &refs, &mut report)? {
                 self.rewrite_index(&old_index)?;
             }
         }
         Ok(report)
+    }
+
+    /// Names of the index files in storage.
+    fn index_names(&self) -> Result<Vec<String>> {
+        Ok(self
+            .backend()
+            .list(FileKind::Index)?
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect())
     }
 
     /// Deletes the packs of due plans, keeping any a snapshot still needs.

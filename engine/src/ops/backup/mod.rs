@@ -269,24 +269,7 @@ impl Repository {
             }
             info.insert("profile".into(), profile.to_string());
             info.insert("unchanged".into(), "true".into());
-            let meta = Meta {
-                mode: 0o100600,
-                mtime_ns: crate::snapshot::now_ns(),
-                ..Meta::default()
-            };
-            let name = comps.last().cloned().unwrap_or_default();
-            return Ok((
-                Node {
-                    name,
-                    kind: NodeKind::Stream {
-                        size,
-                        content,
-                        info,
-                    },
-                    meta,
-                },
-                comps,
-            ));
+            return Ok(stream_node(comps, size, content, info));
         }
         let reader: Box<dyn std::io::Read + Send> = match s.opener {
             Some(open) => open()?,
@@ -298,29 +281,33 @@ impl Repository {
         }
         info.insert("profile".into(), profile.to_string());
         let content = content::make_content(saver, ids)?;
-        let meta = Meta {
-            mode: 0o100600,
-            mtime_ns: crate::snapshot::now_ns(),
-            ..Meta::default()
-        };
-        let name = comps.last().cloned().unwrap_or_default();
         if let Some(p) = progress {
             crate::Progress::add(&p.files, 1);
             p.notify();
         }
-        Ok((
-            Node {
-                name,
-                kind: NodeKind::Stream {
-                    size,
-                    content,
-                    info,
-                },
-                meta,
-            },
-            comps,
-        ))
+        Ok(stream_node(comps, size, content, info))
     }
+}
+
+/// A stream node named by the last of `comps` (mode 0600, mtime now).
+fn stream_node(
+    comps: Vec<Vec<u8>>,
+    size: u64,
+    content: crate::tree::Content,
+    info: BTreeMap<String, String>,
+) -> (Node, Vec<Vec<u8>>) {
+    let meta = Meta {
+        mode: 0o100600,
+        mtime_ns: crate::snapshot::now_ns(),
+        ..Meta::default()
+    };
+    let name = comps.last().cloned().unwrap_or_default();
+    let kind = NodeKind::Stream {
+        size,
+        content,
+        info,
+    };
+    (Node { name, kind, meta }, comps)
 }
 
 /// True when a snapshot covered exactly these source paths (restic's rule
