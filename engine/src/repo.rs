@@ -1,7 +1,7 @@
 //! The repository: open/init, keys, and typed access to stored objects.
 
 use crate::backend::{Backend, FileKind};
-use crate::blob::{self, BlobKind};
+use crate::blob;
 use crate::config::{Config, FORMAT_VERSION, KNOWN_FEATURES};
 use crate::crypto::{Argon2Params, ChunkingSecret, Keys, MasterSecret};
 use crate::envelope::{self, EnvelopeKind};
@@ -636,10 +636,5 @@ impl Repository {
     /// Number of packs in the in-memory index.
     pub fn stats_pack_count(&self) -> usize {
         self.index().pack_count()
-    }
-
-    /// Kind of a stored blob.
-    pub fn blob_kind(&self, id: &BlobId) -> Option<BlobKind> {
-        self.blob_location(id).map(|l| l.kind)
     }
 }

@@ -395,13 +395,12 @@ fn copy_to_another_key_restores_identically_and_a_second_copy_transfers_nothing(
     let src = tmp.path().join("src");
     make_tree(&src);
     let (_a, source) = memory_repo();
-    let id = source
+    source
         .backup(BackupOptions {
             paths: vec![src.clone()],
             ..Default::default()
         })
-        .expect("backup")
-        .id;
+        .expect("backup");
     let tb: Arc<dyn Backend> = Arc::new(ObjectBackend::memory().expect("memory"));
     let target = Repository::init(
         tb.clone(),
@@ -437,7 +436,6 @@ fn copy_to_another_key_restores_identically_and_a_second_copy_transfers_nothing(
         "{r2:?}"
     );
     assert_eq!(pack_bytes(tb.as_ref()), before);
-    let _ = id;
 }
 
 #[test]

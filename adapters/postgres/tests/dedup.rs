@@ -1,10 +1,9 @@
 //! Day-to-day dedup of pg_dump streams with append-heavy change.
 
-use cairn::backend::ObjectBackend;
-use cairn::{Argon2Params, InitOptions, Repository, Secret};
+mod common;
+
 use cairn_postgres::{backup, PgBackupOptions, PgConn, Tools};
 use cairn_testkit::Pg;
-use std::sync::Arc;
 
 #[test]
 fn append_heavy_day_adds_a_small_multiple_of_the_changed_bytes() {
@@ -21,16 +20,7 @@ fn append_heavy_day_adds_a_small_multiple_of_the_changed_bytes() {
     );
     pg.psql("app", "CREATE TABLE notes AS SELECT g AS id, md5(g::text) || repeat(md5((g * 7)::text), 3) AS body FROM generate_series(1, 50000) g");
 
-    let b = Arc::new(ObjectBackend::memory().expect("backend"));
-    let repo = Repository::init(
-        b,
-        &Secret::passphrase("x"),
-        InitOptions {
-            argon2: Argon2Params::insecure_for_tests(),
-            ..Default::default()
-        },
-    )
-    .expect("init");
+    let repo = common::repo();
     let opts = PgBackupOptions {
         conn: PgConn::new(Some(format!(
             "host={} port={} user=postgres",

@@ -1,19 +1,9 @@
 //! Failure paths: each is a clear error, and earlier snapshots stay intact.
 
-use cairn::backend::ObjectBackend;
-use cairn::{Argon2Params, Error, InitOptions, Repository, Secret};
+mod common;
+use cairn::Error;
 use cairn_postgres::{backup, verify, PgBackupOptions, PgConn, Tools};
 use cairn_testkit::Pg;
-use std::sync::Arc;
-
-fn repo() -> Repository {
-    let b = Arc::new(ObjectBackend::memory().expect("backend"));
-    let opts = InitOptions {
-        argon2: Argon2Params::insecure_for_tests(),
-        ..Default::default()
-    };
-    Repository::init(b, &Secret::passphrase("x"), opts).expect("init")
-}
 
 fn opts(pg: &Pg, dsn: String, dbs: &[&str]) -> PgBackupOptions {
     PgBackupOptions {
@@ -31,7 +21,7 @@ fn wrong_password_and_unknown_database_fail_clearly() {
         "postgres",
         "CREATE ROLE app LOGIN PASSWORD 'right'; CREATE DATABASE app OWNER app;",
     );
-    let repo = repo();
+    let repo = common::repo();
     let good = backup(
         &repo,
         &opts(&pg, pg.tcp_dsn("app", "right", "app"), &["app"]),
@@ -96,7 +86,7 @@ fn killed_pg_dump_fails_the_backup_and_keeps_earlier_snapshots() {
     let pg = Pg::start();
     pg.psql("postgres", "CREATE DATABASE big");
     pg.psql("big", "CREATE TABLE t AS SELECT g AS id, md5(g::text) || repeat('y', 200) AS v FROM generate_series(1, 600000) g");
-    let repo = repo();
+    let repo = common::repo();
     let dsn = format!(
         "host={} port={} user=postgres",
         pg.socket_dir.display(),

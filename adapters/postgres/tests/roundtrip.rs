@@ -1,19 +1,9 @@
 //! Against a real PostgreSQL 15 server started by the test.
 
-use cairn::backend::ObjectBackend;
-use cairn::{Argon2Params, InitOptions, Repository, Secret};
+mod common;
+
 use cairn_postgres::{backup, restore, verify, PgBackupOptions, PgConn, PgRestoreOptions, Tools};
 use cairn_testkit::Pg;
-use std::sync::Arc;
-
-fn repo() -> Repository {
-    let b = Arc::new(ObjectBackend::memory().expect("backend"));
-    let opts = InitOptions {
-        argon2: Argon2Params::insecure_for_tests(),
-        ..Default::default()
-    };
-    Repository::init(b, &Secret::passphrase("x"), opts).expect("init")
-}
 
 fn socket_conn(pg: &Pg) -> PgConn {
     PgConn::new(Some(format!(
@@ -87,7 +77,7 @@ fn round_trip_restores_schema_rows_large_objects_and_roles() {
     assert!(before.1.contains("sales.orders\t20000"), "{}", before.1);
     assert!(before.1.contains("largeobjects\t20"));
 
-    let repo = repo();
+    let repo = common::repo();
     let tools = Tools::new(Some(pg.bin.clone()));
     let conn = socket_conn(&pg);
     let res = backup(

@@ -84,13 +84,13 @@ fn snapshot_of(b: &Bucket) -> BTreeMap<String, (String, String, BTreeMap<String,
             .strip_prefix(&format!("{}/", b.prefix))
             .unwrap_or(&key)
             .to_string();
-        out.insert(rel, (format!("{}:{}", h.len(), blake3_hex(&h)), ct, meta));
+        out.insert(rel, (format!("{}:{}", h.len(), fnv_hex(&h)), ct, meta));
     }
     out
 }
 
-fn blake3_hex(d: &[u8]) -> String {
-    // A cheap stable digest without another dependency.
+fn fnv_hex(d: &[u8]) -> String {
+    // FNV-1a: a cheap stable digest without another dependency.
     let mut x: u64 = 0xcbf29ce484222325;
     for b in d {
         x = (x ^ u64::from(*b)).wrapping_mul(0x100000001b3);

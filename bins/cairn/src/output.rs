@@ -50,6 +50,15 @@ pub fn summary_json(s: &cairn::snapshot::Summary) -> serde_json::Value {
     })
 }
 
+/// The `summary` line of a command that wrote a snapshot.
+pub fn snapshot_summary(res: &cairn::BackupResult) {
+    let mut v = snapshot_json(&res.id, &res.snapshot);
+    v["message_type"] = "summary".into();
+    v["snapshot_id"] = res.id.to_hex().into();
+    v["warnings"] = res.warnings.clone().into();
+    json(&v);
+}
+
 /// Snapshot as JSON.
 pub fn snapshot_json(
     id: &cairn::id::SnapshotId,

@@ -71,6 +71,17 @@ impl Repository {
         self.backend().delete(FileKind::Key, &id.to_hex())
     }
 
+    /// Replaces the slot this session was opened with by a new one (a
+    /// password change): the new slot is stored first, then the old one
+    /// removed. Refused in append-only sessions.
+    pub fn replace_key(&self, secret: &Secret, argon2: Argon2Params, label: &str) -> Result<KeyId> {
+        self.ensure_may_delete("replacing a key slot")?;
+        let new = self.add_key(secret, argon2, label)?;
+        self.backend()
+            .delete(FileKind::Key, &self.key_id().to_hex())?;
+        Ok(new)
+    }
+
     /// Resolves a full key id or an unambiguous prefix.
     pub fn resolve_key(&self, spec: &str) -> Result<KeyId> {
         let hits: Vec<KeyId> = self

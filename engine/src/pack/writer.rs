@@ -42,11 +42,6 @@ impl FinishedPack {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-
-    /// The whole file as one buffer (tests and tools).
-    pub fn to_vec(&self) -> Vec<u8> {
-        self.parts.concat()
-    }
 }
 
 impl PackWriter {

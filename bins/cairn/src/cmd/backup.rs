@@ -53,11 +53,7 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
     }
     let s = &res.snapshot.summary;
     if g.json {
-        let mut v = output::snapshot_json(&res.id, &res.snapshot);
-        v["message_type"] = "summary".into();
-        v["snapshot_id"] = res.id.to_hex().into();
-        v["warnings"] = res.warnings.clone().into();
-        output::json(&v);
+        output::snapshot_summary(&res);
     } else if !g.quiet {
         crate::out!(
             "snapshot {} saved: {} files, {} dirs, {} streams; {} read, {} new ({} stored) in {:.1}s",

@@ -21,12 +21,9 @@ pub fn run(g: &Global, k: &KeyCommand) -> Result<ExitCode> {
             report(g, "removed", &id.to_hex());
         }
         KeyCommand::Passwd(a) => {
-            let new = add(&repo, a)?;
+            let secret = context::new_secret(a.new_key_file.as_deref())?;
             let old = repo.key_id();
-            // The session still holds the master secret; remove the old
-            // slot directly (the new one keeps the repository readable).
-            repo.backend()
-                .delete(cairn::backend::FileKind::Key, &old.to_hex())?;
+            let new = repo.replace_key(&secret, Argon2Params::default(), &a.label)?;
             report(
                 g,
                 "replaced",

@@ -51,10 +51,7 @@ pub fn backup(g: &Global, a: &PgBackupArgs) -> Result<ExitCode> {
     drop(reporter);
     let res = res?;
     if g.json {
-        let mut v = output::snapshot_json(&res.id, &res.snapshot);
-        v["message_type"] = "summary".into();
-        v["snapshot_id"] = res.id.to_hex().into();
-        output::json(&v);
+        output::snapshot_summary(&res);
     } else if !g.quiet {
         let s = &res.snapshot.summary;
         crate::out!(

@@ -31,10 +31,7 @@ pub fn backup(g: &Global, a: &S3BackupArgs) -> Result<ExitCode> {
     let res = res?;
     let s = &res.snapshot.summary;
     if g.json {
-        let mut v = output::snapshot_json(&res.id, &res.snapshot);
-        v["message_type"] = "summary".into();
-        v["snapshot_id"] = res.id.to_hex().into();
-        output::json(&v);
+        output::snapshot_summary(&res);
     } else if !g.quiet {
         crate::out!(
             "snapshot {} saved: {} objects ({} unchanged); {} read, {} new ({} stored) in {:.1}s",

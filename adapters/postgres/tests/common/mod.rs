@@ -1,0 +1,15 @@
+//! Shared setup of the PostgreSQL adapter tests.
+
+use cairn::backend::ObjectBackend;
+use cairn::{Argon2Params, InitOptions, Repository, Secret};
+use std::sync::Arc;
+
+/// A fresh in-memory repository with cheap key derivation.
+pub fn repo() -> Repository {
+    let b = Arc::new(ObjectBackend::memory().expect("backend"));
+    let opts = InitOptions {
+        argon2: Argon2Params::insecure_for_tests(),
+        ..Default::default()
+    };
+    Repository::init(b, &Secret::passphrase("x"), opts).expect("init")
+}
