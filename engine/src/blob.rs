@@ -58,6 +58,13 @@ pub fn encode(keys: &Keys, kind: BlobKind, id: &BlobId, plain: &[u8], level: i32
     crypto::seal_parts(key(keys, kind), &aad(kind, id), &[&[flag], payload])
 }
 
+/// Seals `body` (flag byte and payload) exactly as given, without
+/// compressing: lets the fuzz targets hand arbitrary frames to [`decode`].
+#[doc(hidden)]
+pub fn seal_body_for_fuzzing(keys: &Keys, kind: BlobKind, id: &BlobId, body: &[u8]) -> Vec<u8> {
+    crypto::seal(key(keys, kind), &aad(kind, id), body)
+}
+
 /// A zstd compression context kept for one level.
 type LevelCompressor = (i32, zstd::bulk::Compressor<'static>);
 

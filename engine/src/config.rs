@@ -66,6 +66,27 @@ impl Config {
         })
     }
 
+    /// Checks values that size allocations and loops before they are used:
+    /// a damaged or hostile config is refused, never obeyed.
+    pub fn validate(&self) -> crate::Result<()> {
+        let bad = |d: String| Err(crate::Error::corrupt("config", d));
+        if !(0..=22).contains(&self.compression_level) {
+            return bad(format!("compression level {}", self.compression_level));
+        }
+        if !(1 << 20..=1 << 30).contains(&self.pack_size) {
+            return bad(format!("pack size {}", self.pack_size));
+        }
+        if !self.profiles.contains_key(PROFILE_FILES) {
+            return bad("no \"files\" chunking profile".into());
+        }
+        for (name, p) in &self.profiles {
+            if let Err(e) = p.validate() {
+                return bad(format!("chunking profile {name:?}: {e}"));
+            }
+        }
+        Ok(())
+    }
+
     /// Largest chunk any profile can produce.
     pub fn max_chunk_size(&self) -> u32 {
         self.profiles

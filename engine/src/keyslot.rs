@@ -13,8 +13,11 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::Path;
 
-/// Version of the key slot structure.
-pub const KEY_VERSION: u32 = 1;
+/// Version of the key slot file (2 added the trailing checksum).
+pub const KEY_VERSION: u32 = 2;
+
+/// Length of the unkeyed BLAKE3 checksum that ends a version-2 slot file.
+const CHECKSUM_LEN: usize = 32;
 
 /// Where a slot's secret comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,7 +174,8 @@ impl Secret {
 }
 
 fn slot_aad(kind: SlotKind) -> Vec<u8> {
-    let mut aad = envelope::header(EnvelopeKind::Key, KEY_VERSION).to_vec();
+    // Fixed at version 1: the wrapping does not change with the file layout.
+    let mut aad = envelope::header(EnvelopeKind::Key, 1).to_vec();
     aad.extend_from_slice(b"cairn-key-slot");
     aad.push(kind as u8);
     aad
@@ -218,17 +222,34 @@ impl KeySlot {
             .map(MasterSecret))
     }
 
-    /// Serialised file bytes.
+    /// Serialised file bytes: header, clear body, and a checksum of both
+    /// (so a damaged slot is told apart from a wrong secret).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = envelope::header(EnvelopeKind::Key, KEY_VERSION).to_vec();
         out.extend_from_slice(&envelope::encode(self));
+        let sum = blake3::hash(&out);
+        out.extend_from_slice(sum.as_bytes());
         out
     }
 
-    /// Parses file bytes.
+    /// Parses file bytes (version 1 has no checksum).
     pub fn from_bytes(bytes: &[u8], what: &str) -> Result<Self> {
         let body = envelope::check_header(EnvelopeKind::Key, KEY_VERSION, bytes, what)?;
-        envelope::decode(body, what)
+        if bytes[4] == 1 {
+            return envelope::decode(body, what);
+        }
+        let split = bytes
+            .len()
+            .checked_sub(CHECKSUM_LEN)
+            .filter(|s| *s >= envelope::HEADER_LEN)
+            .ok_or_else(|| Error::corrupt(what, "shorter than its checksum (truncated)"))?;
+        if blake3::hash(&bytes[..split]).as_bytes() != &bytes[split..] {
+            return Err(Error::corrupt(
+                what,
+                "checksum mismatch (damaged or truncated)",
+            ));
+        }
+        envelope::decode(&bytes[envelope::HEADER_LEN..split], what)
     }
 }
 

@@ -13,6 +13,7 @@ use crate::snapshot::{Snapshot, SNAPSHOT_VERSION};
 use crate::tree::{Content, Tree};
 use bytes::Bytes;
 use rayon::prelude::*;
+use std::ops::Range;
 use std::sync::{Arc, RwLock};
 
 /// Options for [`Repository::init`].
@@ -77,6 +78,27 @@ impl std::fmt::Debug for Repository {
     }
 }
 
+/// The error for a location without `config`: nothing there, or a
+/// repository that lost its config (which `init` must not paper over).
+fn missing_config(backend: &dyn Backend) -> Error {
+    let holds = |kind| backend.list(kind).map(|l| !l.is_empty()).unwrap_or(false);
+    if holds(FileKind::Key) || holds(FileKind::Snapshot) || holds(FileKind::Index) {
+        return Error::corrupt(
+            "config",
+            format!(
+                "missing at {}, which holds key slots, index files or snapshots: the \
+                 repository is damaged; restore `config` from a copy (running init here \
+                 is refused)",
+                backend.location()
+            ),
+        );
+    }
+    Error::RepositoryNotFound(backend.location())
+}
+
+/// Snapshots with their ids, oldest first.
+pub type SnapshotList = Vec<(SnapshotId, Snapshot)>;
+
 fn is_known_feature(f: &str) -> bool {
     KNOWN_FEATURES.contains(&f)
 }
@@ -93,6 +115,9 @@ impl Repository {
             }
             Err(e) if e.is_not_found() => {}
             Err(e) => return Err(e),
+        }
+        if let e @ Error::Corrupt { .. } = missing_config(backend.as_ref()) {
+            return Err(e);
         }
         let master = MasterSecret::generate();
         let chunking = opts
@@ -169,7 +194,7 @@ impl Repository {
         let location = backend.location();
         let raw = match backend.read(FileKind::Config, "") {
             Ok(b) => b,
-            Err(e) if e.is_not_found() => return Err(Error::RepositoryNotFound(location)),
+            Err(e) if e.is_not_found() => return Err(missing_config(backend.as_ref())),
             Err(e) => return Err(e),
         };
         if raw.len() < 4 || &raw[..3] != envelope::MAGIC || raw[3] != b'C' {
@@ -192,6 +217,7 @@ impl Repository {
                 ),
             ));
         }
+        config.validate()?;
         if let Some(f) = config.features.iter().find(|f| !is_known_feature(f)) {
             return Err(Error::UnsupportedVersion {
                 what: format!("repository (mandatory feature {f:?} unknown to this build)"),
@@ -206,21 +232,47 @@ impl Repository {
     }
 
     fn unlock(backend: &dyn Backend, secret: &Secret) -> Result<((KeyId, bool), MasterSecret)> {
-        for (name, _) in backend.list(FileKind::Key)? {
+        let mut damaged = Vec::new();
+        let slots = backend.list(FileKind::Key)?;
+        if slots.is_empty() {
+            return Err(Error::corrupt(
+                "keys/",
+                "the repository has no key slot; without one nothing can be decrypted \
+                 (restore keys/ from a copy of the repository)",
+            ));
+        }
+        for (name, _) in slots {
             let what = format!("key slot {name}");
-            let Ok(slot) = backend
+            let slot = match backend
                 .read(FileKind::Key, &name)
                 .and_then(|b| KeySlot::from_bytes(&b, &what))
-            else {
-                continue;
+            {
+                Ok(slot) => slot,
+                Err(e @ (Error::Corrupt { .. } | Error::UnsupportedVersion { .. })) => {
+                    damaged.push(e.to_string());
+                    continue;
+                }
+                Err(e) => return Err(e),
             };
             // A slot that cannot be evaluated (hostile or damaged KDF
             // parameters) is skipped, never a reason to refuse the others.
-            if let Ok(Some(m)) = slot.unwrap_master(secret) {
-                return Ok(((KeyId::from_hex(&name)?, slot.append_only), m));
+            match slot.unwrap_master(secret) {
+                Ok(Some(m)) => return Ok(((KeyId::from_hex(&name)?, slot.append_only), m)),
+                Ok(None) => {}
+                Err(e) => damaged.push(format!("{what}: {e}")),
             }
         }
-        Err(Error::WrongKey)
+        if damaged.is_empty() {
+            return Err(Error::WrongKey);
+        }
+        Err(Error::corrupt(
+            "key slots",
+            format!(
+                "no intact key slot accepts this secret, and some are damaged \
+                 (the secret may belong to one of them): {}",
+                damaged.join("; ")
+            ),
+        ))
     }
 
     /// Reads every index file, and every deletion plan, into the
@@ -289,7 +341,17 @@ impl Repository {
             if seen.contains(&name) {
                 continue;
             }
-            let plan = self.load_plan(&name)?;
+            let plan = match self.load_plan(&name) {
+                Ok(p) => p,
+                // Swept since the listing: its packs may be gone while our
+                // index still lists them live. Start over from storage,
+                // whose index files no longer name them.
+                Err(e) if e.is_not_found() => {
+                    drop(seen);
+                    return self.reload_index();
+                }
+                Err(e) => return Err(e),
+            };
             let mut idx = self.index_mut();
             for p in &plan.packs {
                 idx.add_doomed_pack(p.id, p.kind, p.size, &p.blobs);
@@ -299,13 +361,19 @@ impl Repository {
         Ok(())
     }
 
-    /// All deletion plans.
+    /// All deletion plans. A plan swept between the listing and the read
+    /// is skipped: its packs are gone, or listed again in an index file.
     pub fn plans(&self) -> Result<Vec<(String, crate::gc::Plan)>> {
         let names = self.inner.backend.list(FileKind::Plan)?;
-        names
+        let loaded: Vec<Result<Option<(String, crate::gc::Plan)>>> = names
             .par_iter()
-            .map(|(n, _)| Ok((n.clone(), self.load_plan(n)?)))
-            .collect()
+            .map(|(n, _)| match self.load_plan(n) {
+                Ok(p) => Ok(Some((n.clone(), p))),
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(e),
+            })
+            .collect();
+        loaded.into_iter().filter_map(Result::transpose).collect()
     }
 
     /// Loads one deletion plan.
@@ -408,18 +476,21 @@ impl Repository {
         Ok(id)
     }
 
-    /// Content-addressed create: an existing object with the same name has
-    /// the same content, so `AlreadyExists` is success.
+    /// Content-addressed create: an existing object with the same name and
+    /// size has the same content, so `AlreadyExists` is success; a partial
+    /// leftover is replaced.
     pub(crate) fn create_idempotent(
         &self,
         kind: FileKind,
         name: &str,
         bytes: Vec<u8>,
     ) -> Result<()> {
-        match self.inner.backend.create(kind, name, Bytes::from(bytes)) {
-            Err(Error::AlreadyExists { .. }) => Ok(()),
-            other => other,
-        }
+        crate::backend::create_checked(
+            self.inner.backend.as_ref(),
+            kind,
+            name,
+            vec![Bytes::from(bytes)],
+        )
     }
 
     pub(crate) fn index(&self) -> std::sync::RwLockReadGuard<'_, MemIndex> {
@@ -481,18 +552,41 @@ impl Repository {
         )
     }
 
-    /// All snapshots, oldest first.
+    /// All snapshots, oldest first. One unreadable snapshot fails the
+    /// whole call: deciding what to delete needs every snapshot.
     pub fn snapshots(&self) -> Result<Vec<(SnapshotId, Snapshot)>> {
+        let (all, mut damaged) = self.readable_snapshots()?;
+        match damaged.is_empty() {
+            true => Ok(all),
+            false => Err(damaged.swap_remove(0)),
+        }
+    }
+
+    /// The snapshots that can be read, oldest first, and the errors of
+    /// those that cannot (each names its snapshot). For listing and
+    /// restoring from a partly damaged repository.
+    pub fn readable_snapshots(&self) -> Result<(SnapshotList, Vec<Error>)> {
         let names = self.inner.backend.list(FileKind::Snapshot)?;
-        let mut all: Vec<(SnapshotId, Snapshot)> = names
+        let loaded: Vec<Result<(SnapshotId, Snapshot)>> = names
             .par_iter()
             .map(|(n, _)| {
                 let id = SnapshotId::from_hex(n)?;
                 Ok((id, self.load_snapshot(&id)?))
             })
-            .collect::<Result<_>>()?;
+            .collect();
+        let mut all = Vec::with_capacity(loaded.len());
+        let mut damaged = Vec::new();
+        for r in loaded {
+            match r {
+                Ok(s) => all.push(s),
+                Err(e @ (Error::Corrupt { .. } | Error::UnsupportedVersion { .. })) => {
+                    damaged.push(e)
+                }
+                Err(e) => return Err(e),
+            }
+        }
         all.sort_by(|a, b| a.1.time_ns.cmp(&b.1.time_ns).then(a.0.cmp(&b.0)));
-        Ok(all)
+        Ok((all, damaged))
     }
 
     /// Resolves `latest`, `latest~N` (the N-th before the newest), a full
@@ -506,7 +600,10 @@ impl Repository {
                     .map_err(|_| Error::invalid(format!("bad snapshot spec {spec:?}")))?,
                 None => return Err(Error::invalid(format!("bad snapshot spec {spec:?}"))),
             };
-            let snaps = self.snapshots()?;
+            let (snaps, damaged) = self.readable_snapshots()?;
+            for e in &damaged {
+                tracing::warn!("skipped while resolving {spec}: {e}");
+            }
             return snaps
                 .len()
                 .checked_sub(back + 1)
@@ -547,10 +644,7 @@ impl Repository {
             name: id.to_hex(),
         })?;
         let range = u64::from(loc.offset)..u64::from(loc.offset) + u64::from(loc.length);
-        let sealed = self
-            .inner
-            .backend
-            .read_range(FileKind::Pack, &loc.pack.to_hex(), range)?;
+        let sealed = self.read_pack_range(&loc.pack, range)?;
         let what = format!("pack {} (blob {id} at offset {})", loc.pack, loc.offset);
         blob::decode(&self.inner.keys, loc.kind, id, loc.raw_len, &sealed, &what)
     }
@@ -608,24 +702,38 @@ impl Repository {
         id: &crate::id::PackId,
         size: u64,
     ) -> Result<crate::pack::PackHeader> {
-        let name = id.to_hex();
         let what = format!("pack {id}");
         let trailer_len = crate::pack::TRAILER_LEN as u64;
         if size < trailer_len {
             return Err(Error::corrupt(what, "shorter than its trailer"));
         }
-        let trailer =
-            self.inner
-                .backend
-                .read_range(FileKind::Pack, &name, size - trailer_len..size)?;
+        let trailer = self.read_pack_range(id, size - trailer_len..size)?;
         let region = crate::pack::header_region_len(&trailer)
             .filter(|r| *r <= size)
             .ok_or_else(|| Error::corrupt(&what, "bad pack trailer"))?;
-        let tail = self
+        let tail = self.read_pack_range(id, size - region..size)?;
+        crate::pack::decode_header(&self.inner.keys.meta, &tail, size, &what)
+    }
+
+    /// Reads a byte range of a pack, and refuses a short answer: whatever
+    /// the backend, the caller gets exactly the bytes it asked for.
+    pub fn read_pack_range(&self, pack: &crate::id::PackId, range: Range<u64>) -> Result<Bytes> {
+        let want = range.end.saturating_sub(range.start);
+        let start = range.start;
+        let bytes = self
             .inner
             .backend
-            .read_range(FileKind::Pack, &name, size - region..size)?;
-        crate::pack::decode_header(&self.inner.keys.meta, &tail, size, &what)
+            .read_range(FileKind::Pack, &pack.to_hex(), range)?;
+        if bytes.len() as u64 != want {
+            return Err(Error::corrupt(
+                format!("pack {pack}"),
+                format!(
+                    "short read: wanted {want} bytes at offset {start}, got {}",
+                    bytes.len()
+                ),
+            ));
+        }
+        Ok(bytes)
     }
 
     /// Number of blobs in the in-memory index.

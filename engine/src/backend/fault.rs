@@ -24,10 +24,16 @@ pub struct FaultPlan {
     pub fail_from: Option<u64>,
     /// Sleep before every call.
     pub latency: Option<Duration>,
+    /// A failed write first stores the first half of the object (an
+    /// interrupted upload on a store whose writes are not atomic).
+    pub truncate_writes: bool,
+    /// A failed read returns the first half of the data as if complete
+    /// (a lying or broken transport) instead of an error.
+    pub short_reads: bool,
 }
 
 /// Wraps a backend and injects the planned failures. A failed `create`
-/// stores nothing.
+/// stores nothing, or with `truncate_writes` a partial object.
 #[derive(Debug)]
 pub struct FaultBackend {
     inner: Arc<dyn Backend>,
@@ -72,7 +78,8 @@ impl FaultBackend {
         (*s >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    fn gate(&self, op: &str) -> Result<()> {
+    /// Decides whether this call fails; `Some(error)` when it does.
+    fn roll_fault(&self, op: &str) -> Option<Error> {
         if let Some(d) = self.plan.latency {
             std::thread::sleep(d);
         }
@@ -84,11 +91,11 @@ impl FaultBackend {
             || n >= self.fail_from.load(Ordering::SeqCst)
             || (self.plan.probability > 0.0 && self.roll() < self.plan.probability);
         if !fail {
-            return Ok(());
+            return None;
         }
         self.injected.fetch_add(1, Ordering::Relaxed);
         let detail = format!("injected fault on call {n}");
-        Err(if self.plan.permanent {
+        Some(if self.plan.permanent {
             Error::Backend {
                 op: op.to_string(),
                 detail,
@@ -100,6 +107,27 @@ impl FaultBackend {
             }
         })
     }
+
+    fn gate(&self, op: &str) -> Result<()> {
+        self.roll_fault(op).map_or(Ok(()), Err)
+    }
+
+    /// Runs a read; an injected fault is an error, or with `short_reads`
+    /// the first half of the real answer.
+    fn gate_read(&self, op: &str, read: impl FnOnce() -> Result<Bytes>) -> Result<Bytes> {
+        match self.roll_fault(op) {
+            None => read(),
+            Some(_) if self.plan.short_reads => read().map(|b| b.slice(..b.len() / 2)),
+            Some(e) => Err(e),
+        }
+    }
+}
+
+/// The first half of an object's bytes.
+fn first_half(parts: &[Bytes]) -> Bytes {
+    let mut whole: Vec<u8> = parts.concat();
+    whole.truncate(whole.len() / 2);
+    Bytes::from(whole)
 }
 
 impl Backend for FaultBackend {
@@ -112,23 +140,42 @@ impl Backend for FaultBackend {
     }
 
     fn create_parts(&self, kind: FileKind, name: &str, parts: Vec<Bytes>) -> Result<()> {
-        self.gate(&format!("write {} {name}", kind.name()))?;
-        self.inner.create_parts(kind, name, parts)
+        match self.roll_fault(&format!("write {} {name}", kind.name())) {
+            None => self.inner.create_parts(kind, name, parts),
+            Some(e) => {
+                if self.plan.truncate_writes {
+                    let _ = self.inner.create(kind, name, first_half(&parts));
+                }
+                Err(e)
+            }
+        }
     }
 
     fn read(&self, kind: FileKind, name: &str) -> Result<Bytes> {
-        self.gate(&format!("read {} {name}", kind.name()))?;
-        self.inner.read(kind, name)
+        self.gate_read(&format!("read {} {name}", kind.name()), || {
+            self.inner.read(kind, name)
+        })
     }
 
     fn read_range(&self, kind: FileKind, name: &str, range: Range<u64>) -> Result<Bytes> {
-        self.gate(&format!("read {} {name}", kind.name()))?;
-        self.inner.read_range(kind, name, range)
+        self.gate_read(&format!("read {} {name}", kind.name()), || {
+            self.inner.read_range(kind, name, range)
+        })
+    }
+
+    fn size(&self, kind: FileKind, name: &str) -> Result<u64> {
+        self.gate(&format!("stat {} {name}", kind.name()))?;
+        self.inner.size(kind, name)
     }
 
     fn list_info(&self, kind: FileKind) -> Result<Vec<ObjectInfo>> {
         self.gate(&format!("list {}", kind.name()))?;
         self.inner.list_info(kind)
+    }
+
+    fn list_leftovers(&self, kind: FileKind) -> Result<Vec<ObjectInfo>> {
+        self.gate(&format!("list {}", kind.name()))?;
+        self.inner.list_leftovers(kind)
     }
 
     fn delete(&self, kind: FileKind, name: &str) -> Result<()> {

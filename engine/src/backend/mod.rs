@@ -10,11 +10,13 @@ mod fault;
 mod object;
 mod retry;
 mod s3;
+mod verify;
 
 pub use fault::{FaultBackend, FaultPlan};
 pub use object::{AsyncBridge, ObjectBackend};
 pub use retry::RetryBackend;
 pub use s3::{parse_s3_url, s3_store, S3Options};
+pub use verify::create_checked;
 
 use crate::error::Result;
 use bytes::Bytes;
@@ -136,6 +138,26 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
             .into_iter()
             .map(|o| (o.name, o.size))
             .collect())
+    }
+
+    /// Size of one object. `NotFound` when absent. The default lists the
+    /// namespace; implementations with a cheap metadata call override it.
+    fn size(&self, kind: FileKind, name: &str) -> Result<u64> {
+        self.list(kind)?
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s)
+            .ok_or_else(|| crate::Error::NotFound {
+                kind: kind.name().into(),
+                name: name.into(),
+            })
+    }
+
+    /// Temporaries that interrupted writes left in a kind's namespace
+    /// (never objects). `delete` removes them by the names listed here.
+    /// Stores with atomic writes have none.
+    fn list_leftovers(&self, _kind: FileKind) -> Result<Vec<ObjectInfo>> {
+        Ok(Vec::new())
     }
 
     /// Deletes an object. Deleting a missing object is not an error.

@@ -82,6 +82,9 @@ pub struct ObjectBackend {
     location: String,
     concurrency: usize,
     bridge: AsyncBridge,
+    /// The directory of a local repository: interrupted local writes leave
+    /// temporaries there that the store itself never lists.
+    local_root: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for ObjectBackend {
@@ -101,6 +104,7 @@ impl ObjectBackend {
             // each holds a pack in memory.
             concurrency: 1,
             bridge: AsyncBridge::new(2)?,
+            local_root: None,
         })
     }
 
@@ -113,7 +117,9 @@ impl ObjectBackend {
                 detail: e.to_string(),
             })?
             .with_automatic_cleanup(true);
-        Self::new(Arc::new(store), "", dir.display().to_string())
+        let mut b = Self::new(Arc::new(store), "", dir.display().to_string())?;
+        b.local_root = Some(dir.to_path_buf());
+        Ok(b)
     }
 
     /// A repository in memory (for tests and examples).
@@ -176,6 +182,72 @@ pub(crate) fn is_transient(e: &(dyn std::error::Error + 'static)) -> bool {
     ]
     .iter()
     .any(|k| text.contains(k))
+}
+
+/// Object names are 64 hex digits (plus `config`, which is never listed).
+fn is_object_name(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+impl ObjectBackend {
+    /// Everything under a kind's directory, objects and temporaries alike.
+    fn list_all(&self, kind: FileKind) -> Result<Vec<super::ObjectInfo>> {
+        let store = self.store.clone();
+        let dir = if self.prefix.is_empty() {
+            kind.dir().to_string()
+        } else {
+            format!("{}/{}", self.prefix, kind.dir())
+        };
+        let metas = self
+            .run(async move {
+                let prefix = Path::from(dir);
+                store.list(Some(&prefix)).try_collect::<Vec<_>>().await
+            })?
+            .map_err(|e| map_err(e, "list", kind, ""))?;
+        Ok(metas
+            .into_iter()
+            .filter_map(|m| {
+                Some(super::ObjectInfo {
+                    name: m.location.filename()?.to_string(),
+                    size: m.size,
+                    modified_ns: m.last_modified.timestamp_nanos_opt().unwrap_or(0),
+                })
+            })
+            .collect())
+    }
+}
+
+/// Files under `dir` (one level of fan-out directories deep) whose names
+/// are not object names: the `<name>#<n>` temporaries of local writes.
+fn local_leftovers(dir: &std::path::Path) -> Result<Vec<super::ObjectInfo>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = match std::fs::read_dir(&d) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io(d, e)),
+        };
+        for e in entries {
+            let e = e.map_err(|err| Error::io(&d, err))?;
+            let meta = e.metadata().map_err(|err| Error::io(e.path(), err))?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if meta.is_dir() {
+                stack.push(e.path());
+            } else if !is_object_name(&name) {
+                let modified = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+                out.push(super::ObjectInfo {
+                    name,
+                    size: meta.len(),
+                    modified_ns: modified.map_or(0, |d| d.as_nanos() as i64),
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn map_err(e: object_store::Error, op: &str, kind: FileKind, name: &str) -> Error {
@@ -249,39 +321,40 @@ impl Backend for ObjectBackend {
     }
 
     fn list_info(&self, kind: FileKind) -> Result<Vec<super::ObjectInfo>> {
-        let store = self.store.clone();
-        let dir = if self.prefix.is_empty() {
-            kind.dir().to_string()
-        } else {
-            format!("{}/{}", self.prefix, kind.dir())
-        };
-        let metas = self
-            .run(async move {
-                let prefix = Path::from(dir);
-                store.list(Some(&prefix)).try_collect::<Vec<_>>().await
-            })?
-            .map_err(|e| map_err(e, "list", kind, ""))?;
-        Ok(metas
+        // Temporaries left by interrupted local writes are not objects.
+        Ok(self
+            .list_all(kind)?
             .into_iter()
-            .filter_map(|m| {
-                let name = m.location.filename()?.to_string();
-                // Skip temporaries left by interrupted local writes.
-                (name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())).then(|| {
-                    super::ObjectInfo {
-                        name,
-                        size: m.size,
-                        modified_ns: m.last_modified.timestamp_nanos_opt().unwrap_or(0),
-                    }
-                })
-            })
+            .filter(|o| is_object_name(&o.name))
             .collect())
+    }
+
+    fn list_leftovers(&self, kind: FileKind) -> Result<Vec<super::ObjectInfo>> {
+        match &self.local_root {
+            Some(root) => local_leftovers(&root.join(kind.dir())),
+            None => Ok(Vec::new()),
+        }
     }
 
     fn concurrency(&self) -> usize {
         self.concurrency
     }
 
+    fn size(&self, kind: FileKind, name: &str) -> Result<u64> {
+        let (store, path) = (self.store.clone(), self.path(kind, name));
+        self.run(async move { store.head(&path).await })?
+            .map(|m| m.size)
+            .map_err(|e| map_err(e, "stat", kind, name))
+    }
+
     fn delete(&self, kind: FileKind, name: &str) -> Result<()> {
+        if let (Some(root), false) = (&self.local_root, is_object_name(name) || name.is_empty()) {
+            let p = root.join(kind.path(name));
+            return match std::fs::remove_file(&p) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(p, e)),
+                _ => Ok(()),
+            };
+        }
         let (store, path) = (self.store.clone(), self.path(kind, name));
         match self.run(async move { store.delete(&path).await })? {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),

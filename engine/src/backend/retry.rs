@@ -77,9 +77,12 @@ impl Backend for RetryBackend {
             r
         });
         match r {
-            // An earlier attempt may have landed before its answer was lost;
-            // names are content hashes or random, so this is our object.
-            Err(Error::AlreadyExists { .. }) if retried => Ok(()),
+            // An earlier attempt may have landed before its answer was lost
+            // (names are content hashes or random, so it is ours), or left
+            // a partial object: accept it only with the right size.
+            Err(Error::AlreadyExists { .. }) if retried => {
+                super::create_checked(self, kind, name, parts)
+            }
             other => other,
         }
     }
@@ -96,8 +99,16 @@ impl Backend for RetryBackend {
         self.run(|| self.inner.list_info(kind))
     }
 
+    fn list_leftovers(&self, kind: FileKind) -> Result<Vec<ObjectInfo>> {
+        self.run(|| self.inner.list_leftovers(kind))
+    }
+
     fn delete(&self, kind: FileKind, name: &str) -> Result<()> {
         self.run(|| self.inner.delete(kind, name))
+    }
+
+    fn size(&self, kind: FileKind, name: &str) -> Result<u64> {
+        self.run(|| self.inner.size(kind, name))
     }
 
     fn concurrency(&self) -> usize {

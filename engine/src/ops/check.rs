@@ -144,7 +144,7 @@ impl Repository {
             r.problem("index-file", "index", p);
         }
         let mut bad: HashSet<BlobId> = HashSet::new();
-        self.check_packs(&mut r)?;
+        self.check_packs(&mut r, &mut bad)?;
         let snaps = self.check_snapshots(&mut r, &mut bad)?;
         if let Some(subset) = read_data {
             self.read_packs(subset, &mut r, &mut bad)?;
@@ -155,17 +155,18 @@ impl Repository {
         Ok(r)
     }
 
-    fn check_packs(&self, r: &mut CheckReport) -> Result<()> {
+    fn check_packs(&self, r: &mut CheckReport, bad: &mut HashSet<BlobId>) -> Result<()> {
         let stored: HashMap<String, u64> =
             self.backend().list(FileKind::Pack)?.into_iter().collect();
         let index = self.index();
         let mut known = HashSet::new();
+        let mut lost = HashSet::new();
         for (pack, _, size) in index.packs() {
             let name = pack.to_hex();
             known.insert(name.clone());
             r.packs += 1;
             match stored.get(&name) {
-                None if index.is_doomed(pack) => {}
+                None if index.is_doomed(pack) => continue,
                 None => r.problem(
                     "missing-pack",
                     format!("pack {name}"),
@@ -174,10 +175,21 @@ impl Repository {
                 Some(s) if s != size => r.problem(
                     "pack-size",
                     format!("pack {name}"),
-                    format!("{s} bytes in storage, {size} in the index"),
+                    format!("{s} bytes in storage, {size} in the index (truncated?)"),
                 ),
-                Some(_) => {}
+                Some(_) => continue,
             }
+            lost.insert(*pack);
+        }
+        // Every blob of a missing or resized pack is suspect: the affected
+        // paths are reported without reading any data.
+        if !lost.is_empty() {
+            bad.extend(
+                index
+                    .entries()
+                    .filter(|(_, l)| lost.contains(&l.pack))
+                    .map(|(id, _)| id),
+            );
         }
         for name in stored.keys().filter(|n| !known.contains(*n)) {
             r.warnings.push(format!(

@@ -1,6 +1,5 @@
 //! Pack-oriented parallel blob fetching, shared by restore and dump.
 
-use crate::backend::FileKind;
 use crate::blob;
 use crate::error::{Error, Result};
 use crate::id::{BlobId, PackId};
@@ -68,9 +67,7 @@ fn fetch_from_pack(
             end = end.max(u64::from(blobs[j].1.offset) + u64::from(blobs[j].1.length));
             j += 1;
         }
-        let bytes = repo
-            .backend()
-            .read_range(FileKind::Pack, &pack.to_hex(), start..end)?;
+        let bytes = repo.read_pack_range(pack, start..end)?;
         blobs[i..j].par_iter().try_for_each(|(id, loc)| {
             let off = (u64::from(loc.offset) - start) as usize;
             let sealed = &bytes[off..off + loc.length as usize];

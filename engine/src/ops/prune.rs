@@ -61,6 +61,8 @@ pub struct PruneReport {
     pub packs_resurrected: u64,
     /// Plans still waiting for their grace period or running backups.
     pub plans_waiting: u64,
+    /// Temporaries of interrupted writes deleted.
+    pub leftovers_deleted: u64,
 }
 
 fn now_ns() -> i64 {
@@ -115,12 +117,60 @@ impl Repository {
             .collect())
     }
 
+    /// Session markers that may belong to running backups. Markers of
+    /// backups killed on this machine are left out, and deleted unless
+    /// deletions are refused.
+    fn live_sessions(&self, opts: &PruneOptions) -> Result<Vec<ObjectInfo>> {
+        let mut live = Vec::new();
+        for info in self.backend().list_info(FileKind::Session)? {
+            let dead = crate::gc::Session::load(self, &info.name).is_ok_and(|s| s.is_dead_here());
+            if !dead {
+                live.push(info);
+            } else if !opts.dry_run && !self.append_only() {
+                tracing::info!("removing the marker of killed backup session {}", info.name);
+                self.backend().delete(FileKind::Session, &info.name)?;
+            }
+        }
+        Ok(live)
+    }
+
+    /// Deletes the temporaries of interrupted writes: all of them when no
+    /// backup may be running, else only those older than the stale limit
+    /// (a running backup's temporary is about to become an object).
+    fn remove_leftovers(
+        &self,
+        opts: &PruneOptions,
+        live: &[ObjectInfo],
+        stale_before: i64,
+        report: &mut PruneReport,
+    ) -> Result<()> {
+        if opts.dry_run || self.append_only() {
+            return Ok(());
+        }
+        let idle = live.iter().all(|s| s.modified_ns < stale_before);
+        for kind in [
+            FileKind::Pack,
+            FileKind::Index,
+            FileKind::Snapshot,
+            FileKind::Plan,
+        ] {
+            for o in self.backend().list_leftovers(kind)? {
+                if idle || o.modified_ns < stale_before {
+                    self.backend().delete(kind, &o.name)?;
+                    report.leftovers_deleted += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Deletes the packs of due plans, keeping any a snapshot still needs.
     fn sweep(&self, opts: &PruneOptions, refs: &Refs, report: &mut PruneReport) -> Result<bool> {
         let plans = self.backend().list_info(FileKind::Plan)?;
-        let sessions = self.backend().list_info(FileKind::Session)?;
+        let sessions = self.live_sessions(opts)?;
         let now = now_ns();
         let stale_before = now - opts.stale_session_secs.saturating_mul(1_000_000_000);
+        self.remove_leftovers(opts, &sessions, stale_before, report)?;
         let mut changed = false;
         for info in plans {
             if !plan_due(&info, &sessions, now, opts.grace_secs, stale_before) {

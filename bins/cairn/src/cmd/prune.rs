@@ -18,7 +18,7 @@ fn show(g: &Global, r: &PruneReport, phase: &str) {
         return;
     }
     crate::out!(
-        "{phase}: {} blobs referenced; {} packs ({}) planned for deletion, {} of them to repack, {} unindexed leftovers; {} packs ({}) deleted, {} kept for newer snapshots, {} plans waiting",
+        "{phase}: {} blobs referenced; {} packs ({}) planned for deletion, {} of them to repack, {} unindexed leftovers; {} packs ({}) deleted, {} kept for newer snapshots, {} plans waiting, {} temporaries of interrupted writes removed",
         r.referenced_blobs,
         r.packs_planned,
         output::bytes(r.bytes_planned),
@@ -27,7 +27,8 @@ fn show(g: &Global, r: &PruneReport, phase: &str) {
         r.packs_deleted,
         output::bytes(r.bytes_deleted),
         r.packs_resurrected,
-        r.plans_waiting
+        r.plans_waiting,
+        r.leftovers_deleted
     );
 }
 

@@ -7,14 +7,22 @@ use std::process::ExitCode;
 
 pub fn run(g: &Global) -> Result<ExitCode> {
     let repo = context::open(g)?;
-    let snaps = repo.snapshots()?;
+    let (snaps, damaged) = repo.readable_snapshots()?;
+    // Damaged snapshots are named on stderr; the readable ones are listed.
+    for e in &damaged {
+        eprintln!("cairn: damaged snapshot: {e}");
+    }
+    let code = ExitCode::from(match damaged.is_empty() {
+        true => crate::exit::OK,
+        false => crate::exit::DAMAGED,
+    });
     if g.json {
         let v: Vec<_> = snaps
             .iter()
             .map(|(id, s)| output::snapshot_json(id, s))
             .collect();
         output::json(&serde_json::Value::Array(v));
-        return super::ok();
+        return Ok(code);
     }
     crate::out!(
         "{:<8}  {:<20}  {:<16}  {:<12}  {:>10}  paths",
@@ -37,5 +45,5 @@ pub fn run(g: &Global) -> Result<ExitCode> {
         );
     }
     crate::out!("{} snapshots", snaps.len());
-    super::ok()
+    Ok(code)
 }
