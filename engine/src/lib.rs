@@ -55,6 +55,8 @@ pub mod crypto;
 pub mod envelope;
 pub mod error;
 pub mod exclude;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod gc;
 pub mod id;
 pub mod index;
