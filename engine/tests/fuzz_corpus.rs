@@ -15,7 +15,11 @@ fn inputs(target: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for dir in [root.join("corpus").join(target), regressions] {
         if let Ok(entries) = std::fs::read_dir(&dir) {
-            out.extend(entries.map(|e| e.expect("entry").path()).filter(|p| p.is_file()));
+            out.extend(
+                entries
+                    .map(|e| e.expect("entry").path())
+                    .filter(|p| p.is_file()),
+            );
         }
     }
     out.sort();

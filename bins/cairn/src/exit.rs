@@ -34,11 +34,23 @@ pub fn code_for(e: &anyhow::Error) -> ExitCode {
 
 /// The error and its causes on one line, with a hint where one helps.
 pub fn one_line(e: &anyhow::Error) -> String {
-    let mut msg = e
-        .chain()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(": ");
+    let mut msg = String::new();
+    for cause in e.chain().map(|c| c.to_string()) {
+        // Errors that print their source already: say it once.
+        if msg.contains(&cause) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&cause);
+    }
+    if msg.contains("No space left on device") {
+        msg.push_str(
+            " (a disk is full; what was stored before is intact, and `cairn prune` removes \
+             a partial backup's uploads)",
+        );
+    }
     match e.downcast_ref::<cairn::Error>() {
         Some(cairn::Error::WrongKey) => {
             msg.push_str(" (check CAIRN_PASSWORD_FILE, CAIRN_PASSWORD_COMMAND or CAIRN_KEY_FILE)")

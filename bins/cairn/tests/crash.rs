@@ -5,7 +5,7 @@
 //!
 //! `CAIRN_CRASH_KILLS` (default 8) and `CAIRN_CRASH_SEED` set the run; the
 //! figures in docs/reliability.md come from
-//! `CAIRN_CRASH_KILLS=200 cargo test --release -p cairn-cli --test crash`.
+//! `CAIRN_CRASH_KILLS=200 cargo test -p cairn-cli --test crash -- --nocapture`.
 
 mod common;
 use common::*;

@@ -230,7 +230,12 @@ fn local_leftovers(dir: &std::path::Path) -> Result<Vec<super::ObjectInfo>> {
         };
         for e in entries {
             let e = e.map_err(|err| Error::io(&d, err))?;
-            let meta = e.metadata().map_err(|err| Error::io(e.path(), err))?;
+            let meta = match e.metadata() {
+                Ok(m) => m,
+                // Renamed into place (or removed) since the listing.
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(err) => return Err(Error::io(e.path(), err)),
+            };
             let name = e.file_name().to_string_lossy().into_owned();
             if meta.is_dir() {
                 stack.push(e.path());

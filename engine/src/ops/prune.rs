@@ -57,7 +57,8 @@ pub struct PruneReport {
     pub packs_deleted: u64,
     /// Bytes deleted now.
     pub bytes_deleted: u64,
-    /// Planned packs kept because a newer snapshot refers to them.
+    /// Planned packs kept: a newer snapshot refers to them, or an index
+    /// file still lists them.
     pub packs_resurrected: u64,
     /// Plans still waiting for their grace period or running backups.
     pub plans_waiting: u64,
@@ -79,12 +80,7 @@ impl Repository {
         // Snapshots first, then the index: every blob of a listed snapshot
         // is in an index file written before it (ordering invariant).
         let snaps = self.snapshots()?;
-        self.reload_index()?;
-        if let Some(p) = self.index_problems().first() {
-            return Err(Error::invalid(format!(
-                "the index is damaged ({p}); run `repair index` before prune"
-            )));
-        }
+        self.reload_index_whole()?;
         let mut report = PruneReport::default();
         let old_index = self.index_names()?;
         let refs = Refs::collect(self, &snaps)?;
@@ -97,7 +93,7 @@ impl Repository {
         if opts.grace_secs == 0 && !opts.dry_run {
             report.plans_waiting = 0;
             let snaps = self.snapshots()?;
-            self.reload_index()?;
+            self.reload_index_whole()?;
             let refs = Refs::collect(self, &snaps)?;
             let old_index = self.index_names()?;
             if self.sweep(opts, &refs, &mut report)? {
@@ -115,6 +111,20 @@ impl Repository {
             .into_iter()
             .map(|(n, _)| n)
             .collect())
+    }
+
+    /// Reloads the index and fails if any index file could not be read
+    /// (damaged, or a read that failed just now): prune decides what to
+    /// delete from it, so it must be complete.
+    fn reload_index_whole(&self) -> Result<()> {
+        self.reload_index()?;
+        match self.index_problems().first() {
+            None => Ok(()),
+            Some(p) => Err(Error::invalid(format!(
+                "the index could not be read completely ({p}); prune stops without deleting; \
+                 if `check` reports the index as damaged, run `repair index` first"
+            ))),
+        }
     }
 
     /// Session markers that may belong to running backups. Markers of
@@ -184,6 +194,13 @@ impl Repository {
             let planned: HashSet<PackId> = plan.packs.iter().map(|p| p.id).collect();
             let mut resurrect = IndexFile::default();
             for pack in &plan.packs {
+                // A pack some index file still lists is live to every
+                // reader (a rewrite after marking failed, or it was
+                // resurrected): backups may have used it, so it stays.
+                if !self.index().is_doomed(&pack.id) {
+                    report.packs_resurrected += 1;
+                    continue;
+                }
                 if self.still_needed(pack, &planned, refs) {
                     resurrect.packs.push(pack.clone());
                     report.packs_resurrected += 1;
@@ -338,6 +355,10 @@ impl Repository {
                                     format!("blob {id} lies outside the pack"),
                                 )
                             })?;
+                    // Copy only what verifies: a damaged blob stops prune
+                    // and the original pack stays.
+                    let what = format!("pack {pack} (blob {id} at offset {})", loc.offset);
+                    crate::blob::decode(self.keys(), kind, id, loc.raw_len, sealed, &what)?;
                     w.add(*id, loc.raw_len, sealed.to_vec());
                     if w.len() >= target {
                         written += self.store_repacked(
@@ -365,13 +386,12 @@ impl Repository {
         let pack = w.finish(&self.keys().meta);
         let id = pack.id();
         let size = pack.len() as u64;
-        match self
-            .backend()
-            .create_parts(FileKind::Pack, &id.to_hex(), pack.parts)
-        {
-            Ok(()) | Err(Error::AlreadyExists { .. }) => {}
-            Err(e) => return Err(e),
-        }
+        crate::backend::create_checked(
+            self.backend().as_ref(),
+            FileKind::Pack,
+            &id.to_hex(),
+            pack.parts,
+        )?;
         out.packs.push(IndexPack {
             id,
             kind: pack.kind,
@@ -385,7 +405,9 @@ impl Repository {
     /// pack that no plan names. New files are stored before old ones are
     /// deleted.
     fn rewrite_index(&self, old: &[String]) -> Result<()> {
-        self.reload_index()?;
+        // Rewriting from a partial index would drop the entries of every
+        // file that failed to load: refuse instead.
+        self.reload_index_whole()?;
         let planned: HashSet<PackId> = self
             .plans()?
             .into_iter()
