@@ -206,6 +206,38 @@ fn streams_from_stdin_and_from_a_command() {
 }
 
 #[test]
+fn dump_into_a_reader_that_stops_early_exits_quietly() {
+    let (env, repo, key, _) = setup();
+    let o = env.run_with(
+        &repo,
+        &key,
+        &[
+            "backup",
+            "--stdin-from-command",
+            "--stdin-name",
+            "big.out",
+            "--",
+            "sh",
+            "-c",
+            "head -c 20000000 /dev/zero",
+        ],
+    );
+    assert_code(&o, 0);
+    // `head -c 10` exits after 10 bytes, closing the pipe mid-dump.
+    let o = std::process::Command::new("bash")
+        .arg("-c")
+        .arg("set -o pipefail; \"$0\" dump latest big.out | head -c 10 >/dev/null")
+        .arg(env!("CARGO_BIN_EXE_cairn"))
+        .env("CAIRN_REPOSITORY", &repo)
+        .env("CAIRN_KEY_FILE", &key)
+        .env("HOME", env.home())
+        .output()
+        .expect("sh");
+    assert_code(&o, 0);
+    assert_eq!(stderr(&o), "", "a closed pipe is not an error");
+}
+
+#[test]
 fn failing_command_fails_the_backup_and_writes_no_snapshot() {
     let (env, repo, key, _) = setup();
     let o = env.run_with(

@@ -294,6 +294,7 @@ fn backup_after_a_kill_reuses_indexed_packs() {
         v["summary"]["bytes_added"].as_u64().expect("added"),
     );
     assert_eq!(total, 160 << 20);
+    eprintln!("after the kill: the next backup stored {added} of {total} bytes");
     assert!(
         added <= total - (60 << 20),
         "the backup after the kill stored {added} of {total} bytes: the 64 indexed packs were not reused"

@@ -11,7 +11,22 @@ pub fn run(g: &Global, a: &DumpArgs) -> Result<ExitCode> {
     let id = repo.resolve_snapshot(&a.snapshot)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-    repo.dump(&id, &a.path, &mut out)?;
-    out.flush()?;
-    super::ok()
+    let written = repo
+        .dump(&id, &a.path, &mut out)
+        .map_err(anyhow::Error::from)
+        .and_then(|_| out.flush().map_err(anyhow::Error::from));
+    match written {
+        // The reader stopped early (`| head`, `pg_restore --list`): like a
+        // closed pipe for any other output, this ends the dump quietly.
+        Err(e) if is_broken_pipe(&e) => super::ok(),
+        Err(e) => Err(e),
+        Ok(()) => super::ok(),
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
