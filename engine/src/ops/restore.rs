@@ -46,6 +46,9 @@ pub struct RestoreSummary {
 struct Target {
     path: PathBuf,
     offset: u64,
+    /// The file's only chunk: the file is created when it arrives, in
+    /// one open, instead of created empty first and reopened to write.
+    whole: bool,
 }
 
 struct Batch {
@@ -217,12 +220,14 @@ impl Restorer<'_> {
     }
 
     fn file(&mut self, node: &Node, path: PathBuf) -> Result<()> {
-        let f = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-        f.set_len(node.size()).map_err(|e| Error::io(&path, e))?;
-        drop(f);
         let ids = self
             .repo
             .chunk_list(node.content().ok_or_else(|| Error::invalid("no content"))?)?;
+        let whole = ids.len() == 1;
+        if !whole {
+            let f = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+            f.set_len(node.size()).map_err(|e| Error::io(&path, e))?;
+        }
         let mut offset = 0u64;
         for id in ids {
             let len = self
@@ -241,6 +246,7 @@ impl Restorer<'_> {
             entry.push(Target {
                 path: path.clone(),
                 offset,
+                whole,
             });
             offset += len;
             if self.batch.bytes >= BATCH_BYTES {
@@ -286,10 +292,11 @@ impl Restorer<'_> {
                     (h.finish() % 16) as usize
                 };
                 let _turn = stripes[stripe].lock().unwrap_or_else(|p| p.into_inner());
-                let f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(&t.path)
-                    .map_err(|e| Error::io(&t.path, e))?;
+                let f = match t.whole {
+                    true => std::fs::File::create(&t.path),
+                    false => std::fs::OpenOptions::new().write(true).open(&t.path),
+                }
+                .map_err(|e| Error::io(&t.path, e))?;
                 f.write_all_at(&data, t.offset)
                     .map_err(|e| Error::io(&t.path, e))?;
                 if let Some(p) = progress {
