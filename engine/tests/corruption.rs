@@ -206,14 +206,20 @@ fn damaged_index(f: &Fixture, index: &str, how: Damage) -> String {
     )
 }
 
-fn damaged_data_pack(f: &Fixture, how: Damage) -> String {
-    let pack = f.data_pack.to_hex();
+/// `check --read-data` on the damaged repository; it must name `pack`.
+fn check_names_pack(f: &Fixture, pack: &str) -> (Repository, cairn::ops::check::CheckReport) {
     let repo = open(f).expect("open");
     let report = repo
         .check(Some(cairn::ops::check::Subset::All))
         .expect("check");
     let all = format!("{:?}", report.problems);
-    assert!(all.contains(&pack), "check must name pack {pack}: {all}");
+    assert!(all.contains(pack), "check must name pack {pack}: {all}");
+    (repo, report)
+}
+
+fn damaged_data_pack(f: &Fixture) -> String {
+    let pack = f.data_pack.to_hex();
+    let (repo, report) = check_names_pack(f, &pack);
     for s in [f.a, f.b] {
         assert!(
             report
@@ -236,18 +242,12 @@ fn damaged_data_pack(f: &Fixture, how: Damage) -> String {
         dump(&repo, &f.a, &f.small).expect("unaffected file restores"),
         f.small_bytes
     );
-    let _ = how;
     format!("check names the pack and {}; other files restore", f.big)
 }
 
 fn damaged_tree_pack(f: &Fixture) -> String {
     let pack = f.tree_pack.to_hex();
-    let repo = open(f).expect("open");
-    let report = repo
-        .check(Some(cairn::ops::check::Subset::All))
-        .expect("check");
-    let all = format!("{:?}", report.problems);
-    assert!(all.contains(&pack), "check must name pack {pack}: {all}");
+    let (repo, report) = check_names_pack(f, &pack);
     assert!(
         !report.affected.is_empty(),
         "check must name affected snapshots"
@@ -326,7 +326,7 @@ fn every_kind_of_damage_is_reported_and_contained() {
                     },
                 ),
                 "index" => damaged_index(&f, &name, how),
-                "data pack" => damaged_data_pack(&f, how),
+                "data pack" => damaged_data_pack(&f),
                 "tree pack" => damaged_tree_pack(&f),
                 _ => damaged_snapshot(&f, how),
             };

@@ -186,42 +186,37 @@ fn streams_from_stdin_and_from_a_command() {
     let o = env.run_with(&repo, &key, &["dump", "latest", "db/app.sql"]);
     assert_eq!(stdout(&o), "CREATE TABLE t (id int);\n");
 
-    let o = env.run_with(
-        &repo,
-        &key,
-        &[
-            "backup",
-            "--stdin-from-command",
-            "--stdin-name",
-            "cmd.out",
-            "--",
-            "sh",
-            "-c",
-            "printf hello",
-        ],
-    );
+    let o = backup_command(&env, &repo, &key, "cmd.out", "printf hello");
     assert_code(&o, 0);
     let o = env.run_with(&repo, &key, &["dump", "latest", "cmd.out"]);
     assert_eq!(stdout(&o), "hello");
 }
 
+/// `backup --stdin-from-command` of a shell script, stored as `name`.
+fn backup_command(
+    env: &Env,
+    repo: &std::path::Path,
+    key: &std::path::Path,
+    name: &str,
+    script: &str,
+) -> std::process::Output {
+    let args = [
+        "backup",
+        "--stdin-from-command",
+        "--stdin-name",
+        name,
+        "--",
+        "sh",
+        "-c",
+        script,
+    ];
+    env.run_with(repo, key, &args)
+}
+
 #[test]
 fn dump_into_a_reader_that_stops_early_exits_quietly() {
     let (env, repo, key, _) = setup();
-    let o = env.run_with(
-        &repo,
-        &key,
-        &[
-            "backup",
-            "--stdin-from-command",
-            "--stdin-name",
-            "big.out",
-            "--",
-            "sh",
-            "-c",
-            "head -c 20000000 /dev/zero",
-        ],
-    );
+    let o = backup_command(&env, &repo, &key, "big.out", "head -c 20000000 /dev/zero");
     assert_code(&o, 0);
     // `head -c 10` exits after 10 bytes, closing the pipe mid-dump.
     let o = std::process::Command::new("bash")
@@ -240,18 +235,8 @@ fn dump_into_a_reader_that_stops_early_exits_quietly() {
 #[test]
 fn failing_command_fails_the_backup_and_writes_no_snapshot() {
     let (env, repo, key, _) = setup();
-    let o = env.run_with(
-        &repo,
-        &key,
-        &[
-            "backup",
-            "--stdin-from-command",
-            "--",
-            "sh",
-            "-c",
-            "echo data; echo 'pg_dump: connection refused' >&2; exit 1",
-        ],
-    );
+    let script = "echo data; echo 'pg_dump: connection refused' >&2; exit 1";
+    let o = backup_command(&env, &repo, &key, "stdin", script);
     assert_code(&o, 1);
     assert!(stderr(&o).contains("connection refused"), "{}", stderr(&o));
     let o = env.run_with(&repo, &key, &["--json", "snapshots"]);
