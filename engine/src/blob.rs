@@ -50,12 +50,103 @@ fn key(keys: &Keys, kind: BlobKind) -> &[u8; 32] {
 
 /// Compresses (when it pays) and seals a blob.
 pub fn encode(keys: &Keys, kind: BlobKind, id: &BlobId, plain: &[u8], level: i32) -> Vec<u8> {
-    let compressed = compress(plain, level);
-    let (flag, payload) = match &compressed {
-        Some(c) => (ZSTD, c.as_slice()),
-        None => (RAW, plain),
-    };
-    crypto::seal_parts(key(keys, kind), &aad(kind, id), &[&[flag], payload])
+    encode_buf(keys, kind, id, PlainBuf::copy_of(plain), level).0
+}
+
+/// Room a [`PlainBuf`] keeps in front of its plaintext: nonce and flag byte.
+const HEADROOM: usize = crypto::NONCE_LEN + 1;
+
+/// A blob's plaintext with room in front for the nonce and flag byte and
+/// spare capacity for the tag, so an incompressible blob is sealed where it
+/// lies: copying a chunk out of its source is then the only copy.
+pub struct PlainBuf(Vec<u8>);
+
+impl PlainBuf {
+    /// Copies `data` into a new buffer.
+    pub fn copy_of(data: &[u8]) -> Self {
+        Self::copy_into(Vec::new(), data)
+    }
+
+    /// Copies `data` into `buf` (emptied first; grown when too small).
+    pub fn copy_into(buf: Vec<u8>, data: &[u8]) -> Self {
+        let mut v = Self::in_buffer(buf, data.len());
+        v.0.extend_from_slice(data);
+        v
+    }
+
+    /// An empty plaintext in `buf` (emptied first), with room for `n` bytes.
+    pub fn in_buffer(mut buf: Vec<u8>, n: usize) -> Self {
+        buf.clear();
+        buf.reserve_exact(Self::capacity_for(n));
+        buf.resize(HEADROOM, 0);
+        PlainBuf(buf)
+    }
+
+    /// The buffer capacity `n` bytes of plaintext need, sealed in place.
+    pub const fn capacity_for(n: usize) -> usize {
+        HEADROOM + n + crypto::TAG_LEN
+    }
+
+    /// The plaintext.
+    pub fn data(&self) -> &[u8] {
+        &self.0[HEADROOM..]
+    }
+
+    /// Plaintext length.
+    pub fn len(&self) -> usize {
+        self.0.len() - HEADROOM
+    }
+
+    /// True when there is no plaintext.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The buffer to append plaintext to (its first bytes are the room).
+    pub fn tail(&mut self) -> &mut Vec<u8> {
+        &mut self.0
+    }
+
+    /// The underlying buffer, for reuse.
+    pub fn into_vec(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+impl From<Vec<u8>> for PlainBuf {
+    fn from(v: Vec<u8>) -> Self {
+        PlainBuf::copy_of(&v)
+    }
+}
+
+/// [`encode`] for a [`PlainBuf`]. An incompressible blob is sealed in place
+/// and its buffer returned; a compressed one gets an exact-size buffer, and
+/// the plaintext's buffer comes back second, for reuse.
+pub fn encode_buf(
+    keys: &Keys,
+    kind: BlobKind,
+    id: &BlobId,
+    plain: PlainBuf,
+    level: i32,
+) -> (Vec<u8>, Option<Vec<u8>>) {
+    let (key, aad) = (key(keys, kind), aad(kind, id));
+    let sealed = with_compressed(plain.data(), level, |c| {
+        let mut out = Vec::with_capacity(HEADROOM + c.len() + crypto::TAG_LEN);
+        out.resize(crypto::NONCE_LEN, 0);
+        out.push(ZSTD);
+        out.extend_from_slice(c);
+        crypto::seal_prepared(key, &aad, &mut out);
+        out
+    });
+    match sealed {
+        Some(out) => (out, Some(plain.0)),
+        None => {
+            let mut buf = plain.0;
+            buf[crypto::NONCE_LEN] = RAW;
+            crypto::seal_prepared(key, &aad, &mut buf);
+            (buf, None)
+        }
+    }
 }
 
 /// Seals `body` (flag byte and payload) exactly as given, without
@@ -72,11 +163,16 @@ thread_local! {
     /// Reusable zstd contexts per thread: the probe level and the main one.
     static COMPRESSORS: std::cell::RefCell<Vec<LevelCompressor>> =
         const { std::cell::RefCell::new(Vec::new()) };
+    /// Reusable output buffer per thread for compressed bytes.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
         const { std::cell::RefCell::new(None) };
 }
 
-fn zstd_compress(data: &[u8], level: i32) -> Option<Vec<u8>> {
+/// Compresses `data` into `out` (replacing its contents); its length.
+fn zstd_compress(data: &[u8], level: i32, out: &mut Vec<u8>) -> Option<usize> {
+    out.clear();
+    out.reserve(zstd::zstd_safe::compress_bound(data.len()));
     COMPRESSORS.with(|cell| {
         let mut all = cell.borrow_mut();
         let pos = match all.iter().position(|(l, _)| *l == level) {
@@ -89,7 +185,7 @@ fn zstd_compress(data: &[u8], level: i32) -> Option<Vec<u8>> {
                 all.len() - 1
             }
         };
-        all[pos].1.compress(data).ok()
+        all[pos].1.compress_to_buffer(data, out).ok()
     })
 }
 
@@ -106,21 +202,25 @@ fn zstd_decompress(data: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
     })
 }
 
-/// Returns compressed bytes when they save at least 1/32 of the input.
-fn compress(plain: &[u8], level: i32) -> Option<Vec<u8>> {
+/// Calls `f` with the compressed bytes when they save at least 1/32 of the
+/// input; `None` when compression is off or does not pay.
+fn with_compressed<R>(plain: &[u8], level: i32, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
     if level == 0 || plain.len() < 64 {
         return None;
     }
-    // Probe a sample first so incompressible data costs almost nothing.
-    const SAMPLE: usize = 32 * 1024;
-    if plain.len() > 4 * SAMPLE {
-        let probe = zstd_compress(&plain[..SAMPLE], 1)?;
-        if probe.len() > SAMPLE - SAMPLE / 32 {
-            return None;
+    SCRATCH.with(|cell| {
+        let mut out = cell.borrow_mut();
+        // Probe a sample first so incompressible data costs almost nothing.
+        const SAMPLE: usize = 32 * 1024;
+        if plain.len() > 4 * SAMPLE {
+            let probe = zstd_compress(&plain[..SAMPLE], 1, &mut out)?;
+            if probe > SAMPLE - SAMPLE / 32 {
+                return None;
+            }
         }
-    }
-    let c = zstd_compress(plain, level)?;
-    (c.len() < plain.len() - plain.len() / 32).then_some(c)
+        let n = zstd_compress(plain, level, &mut out)?;
+        (n < plain.len() - plain.len() / 32).then(|| f(&out))
+    })
 }
 
 /// Opens, decompresses and verifies a blob. `what` names the blob's place
@@ -180,6 +280,27 @@ mod tests {
             let plain = data.repeat(repeat);
             let id = k.blob_id(&plain);
             let sealed = encode(&k, BlobKind::Data, &id, &plain, level);
+            let back = decode(&k, BlobKind::Data, &id, plain.len() as u32, &sealed, "t").expect("decodes");
+            prop_assert_eq!(back, plain);
+        }
+
+        /// The in-place path seals raw and compressed blobs alike, and the
+        /// result decodes to the same bytes.
+        #[test]
+        fn plain_buf_round_trip(seed in any::<u64>(), len in 0usize..300_000, text in any::<bool>(), level in 0i32..5) {
+            let k = keys();
+            let mut rng = seed | 1;
+            let plain: Vec<u8> = (0..len).map(|i| {
+                rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+                if text { b"INSERT INTO t VALUES "[i % 21] } else { rng as u8 }
+            }).collect();
+            let id = k.blob_id(&plain);
+            let buf = PlainBuf::copy_of(&plain);
+            prop_assert_eq!(buf.data(), plain.as_slice());
+            let (sealed, _) = encode_buf(&k, BlobKind::Data, &id, buf, level);
+            if !text && len > 1000 {
+                prop_assert_eq!(sealed.len(), len + 1 + crypto::SEAL_OVERHEAD, "random data is stored raw");
+            }
             let back = decode(&k, BlobKind::Data, &id, plain.len() as u32, &sealed, "t").expect("decodes");
             prop_assert_eq!(back, plain);
         }

@@ -65,6 +65,7 @@ mod location;
 mod mmap;
 pub mod ops;
 pub mod pack;
+mod pool;
 mod progress;
 mod repo;
 pub mod snapshot;

@@ -11,13 +11,6 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    // mimalloc returns freed pages to the OS after 10 ms by default; the
-    // pipeline then faults them straight back in. Keeping them cut the
-    // system time of a 2 GB backup by a third (docs/performance.md).
-    // Read by mimalloc when it first needs the option, after this point.
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        std::env::set_var("MIMALLOC_PURGE_DELAY", "-1");
-    }
     // A panic is a bug in cairn: one line, no backtrace unless asked for.
     if std::env::var_os("RUST_BACKTRACE").is_none() {
         std::panic::set_hook(Box::new(|info| {
@@ -53,9 +46,3 @@ fn init_logging(verbose: u8) {
         .with_target(false)
         .init();
 }
-
-/// mimalloc instead of glibc malloc: the pipeline allocates and frees
-/// megabyte buffers across threads, which made glibc return and re-fault
-/// pages constantly (measured: docs/performance.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -5,7 +5,7 @@
 use crate::backend::FileKind;
 use crate::blob;
 use crate::error::{Error, Result};
-use crate::id::{content_hash, BlobId, PackId, SnapshotId};
+use crate::id::{BlobId, PackId, SnapshotId};
 use crate::pack::decode_header;
 use crate::repo::Repository;
 use crate::tree::{Content, NodeKind};
@@ -322,7 +322,7 @@ impl Repository {
             }
         };
         res.read = true;
-        if content_hash(&bytes) != pack.0 {
+        if !crate::pack::name_matches(pack, &bytes) {
             res.problem(
                 "pack-hash",
                 &what,

@@ -9,4 +9,4 @@ mod writer;
 pub use header::{
     decode_header, encode_header, header_region_len, PackBlob, PackHeader, PACK_MAGIC, TRAILER_LEN,
 };
-pub use writer::{FinishedPack, PackWriter};
+pub use writer::{name_matches, FinishedPack, PackWriter};

@@ -117,7 +117,7 @@ pub(crate) fn save_reader(
             detail: format!("read failed: {e}"),
         })?;
         let Some(chunk) = chunk else { break };
-        out.push(ChunkData::Owned(chunk.to_vec()), chunk.len())?;
+        out.push(ChunkData::Owned(saver.plain_copy(chunk)), chunk.len())?;
     }
     out.finish()
 }
@@ -132,24 +132,25 @@ pub(crate) fn save_file(
     let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     if len < MMAP_THRESHOLD {
-        let mut data = Vec::with_capacity(len as usize);
-        file.read_to_end(&mut data)
+        let mut buf = saver.plain_buf(len as usize);
+        file.read_to_end(buf.tail())
             .map_err(|e| Error::io(path, e))?;
         // Small files are named here, on the file worker, and queued
         // without waiting: a round trip through the encode queue per small
         // file made trees of many small files crawl.
         if let Some(p) = progress {
-            crate::Progress::add(&p.bytes, data.len() as u64);
+            crate::Progress::add(&p.bytes, buf.len() as u64);
         }
-        let n = data.len() as u64;
-        let ranges: Vec<_> = chunker.slice_chunks(&data).collect();
+        let n = buf.len() as u64;
+        let ranges: Vec<_> = chunker.slice_chunks(buf.data()).collect();
         if ranges.len() == 1 {
-            return Ok((vec![saver.save(BlobKind::Data, data)?], n));
+            return Ok((vec![saver.save(BlobKind::Data, buf)?], n));
         }
         let ids = ranges
             .into_iter()
-            .map(|r| saver.save(BlobKind::Data, data[r].to_vec()))
+            .map(|r| saver.save(BlobKind::Data, saver.plain_copy(&buf.data()[r])))
             .collect::<Result<Vec<_>>>()?;
+        saver.recycle(buf);
         return Ok((ids, n));
     }
     let mut out = Ordered::new(saver, progress);

@@ -8,11 +8,12 @@
 //! stored and indexed, so a chunk seen twice in flight is stored once.
 
 use crate::backend::FileKind;
-use crate::blob::{self, BlobKind};
+use crate::blob::{self, BlobKind, PlainBuf};
 use crate::error::{Error, Result};
 use crate::id::BlobId;
 use crate::index::{IndexFile, IndexPack};
 use crate::pack::{FinishedPack, PackWriter};
+use crate::pool::BufferPool;
 use crate::repo::Repository;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use std::collections::HashSet;
@@ -26,21 +27,28 @@ const INDEX_FLUSH_BLOBS: usize = 65_536;
 /// packs, a backup killed midway loses the index of at most about 1 GiB
 /// of uploaded data, and the next backup deduplicates against the rest.
 const INDEX_FLUSH_PACKS: usize = 64;
+/// Blobs up to this size given to [`Saver::save`] are sealed by the caller.
+const SEAL_HERE_MAX: usize = 256 * 1024;
+/// Free buffer capacity the pool keeps beyond one pack's worth.
+const POOL_SLACK: usize = 8 << 20;
 
 /// The bytes of a submitted chunk.
 pub(crate) enum ChunkData {
     /// Already copied.
-    Owned(Vec<u8>),
+    Owned(PlainBuf),
     /// A range of a mapped file; the encoder copies it before naming it,
     /// so the stored bytes and their id agree even if the file changes.
     Mapped(Arc<memmap2::Mmap>, std::ops::Range<usize>),
 }
 
 impl ChunkData {
-    fn into_vec(self) -> Vec<u8> {
+    fn into_plain(self, pool: &BufferPool) -> PlainBuf {
         match self {
             ChunkData::Owned(v) => v,
-            ChunkData::Mapped(m, r) => m[r].to_vec(),
+            ChunkData::Mapped(m, r) => {
+                let buf = pool.take(PlainBuf::capacity_for(r.len()));
+                PlainBuf::copy_into(buf, &m[r])
+            }
         }
     }
 }
@@ -77,6 +85,7 @@ struct Shared {
     stats: SaverStats,
     session_index: Mutex<IndexFile>,
     progress: Option<Arc<crate::Progress>>,
+    pool: BufferPool,
 }
 
 impl Shared {
@@ -104,6 +113,8 @@ impl Shared {
 pub(crate) struct Saver {
     shared: Arc<Shared>,
     encode_tx: Option<Sender<EncodeJob>>,
+    /// For blobs small enough to seal on the calling thread.
+    pack_tx: Option<Sender<Sealed>>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -123,6 +134,9 @@ impl Saver {
             stats: SaverStats::default(),
             session_index: Mutex::new(IndexFile::default()),
             progress,
+            // One pack's worth of free buffers: an upload returns a pack's
+            // buffers at once, and the encoders take them back one by one.
+            pool: BufferPool::new(repo.config().pack_size as usize + POOL_SLACK),
         });
         let (encode_tx, encode_rx) = bounded::<EncodeJob>(workers * 2);
         let (pack_tx, pack_rx) = bounded::<Sealed>(workers * 2);
@@ -132,7 +146,6 @@ impl Saver {
             let (rx, tx, sh) = (encode_rx.clone(), pack_tx.clone(), shared.clone());
             threads.push(spawn("cairn-encode", move || encoder(&sh, &rx, &tx)));
         }
-        drop(pack_tx);
         let sh = shared.clone();
         threads.push(spawn("cairn-pack", move || {
             packer(&sh, &pack_rx, &upload_tx)
@@ -144,6 +157,7 @@ impl Saver {
         Saver {
             shared,
             encode_tx: Some(encode_tx),
+            pack_tx: Some(pack_tx),
             threads,
         }
     }
@@ -153,6 +167,19 @@ impl Saver {
         self.shared.failed.load(Ordering::Relaxed)
     }
 
+    /// An empty plaintext buffer with room for `n` bytes, from the pool.
+    pub fn plain_buf(&self, n: usize) -> PlainBuf {
+        PlainBuf::in_buffer(self.shared.pool.take(PlainBuf::capacity_for(n)), n)
+    }
+
+    /// A pooled copy of `data`.
+    pub fn plain_copy(&self, data: &[u8]) -> PlainBuf {
+        PlainBuf::copy_into(
+            self.shared.pool.take(PlainBuf::capacity_for(data.len())),
+            data,
+        )
+    }
+
     /// The repository being written.
     pub fn repo(&self) -> &Repository {
         &self.shared.repo
@@ -160,7 +187,8 @@ impl Saver {
 
     /// Stores a blob unless it is already stored or in flight; names it on
     /// the calling thread and returns its id.
-    pub fn save(&self, kind: BlobKind, data: Vec<u8>) -> Result<BlobId> {
+    pub fn save(&self, kind: BlobKind, data: impl Into<PlainBuf>) -> Result<BlobId> {
+        let data = data.into();
         if data.len() > blob::MAX_BLOB_SIZE as usize {
             return Err(Error::invalid(format!(
                 "a {kind:?} blob of {} bytes exceeds the {} byte limit (a directory with too many entries?)",
@@ -168,18 +196,42 @@ impl Saver {
                 blob::MAX_BLOB_SIZE
             )));
         }
-        let id = self.shared.repo.keys().blob_id(&data);
+        let id = self.shared.repo.keys().blob_id(data.data());
         if self.shared.claim(&id) {
-            self.send(EncodeJob {
-                kind,
-                data: ChunkData::Owned(data),
-                id: Some(id),
-                reply: None,
-            })?;
-        } else if self.failed() {
-            return Err(self.take_error());
+            if data.len() <= SEAL_HERE_MAX {
+                self.seal_here(kind, id, data)?;
+            } else {
+                self.send(EncodeJob {
+                    kind,
+                    data: ChunkData::Owned(data),
+                    id: Some(id),
+                    reply: None,
+                })?;
+            }
+        } else {
+            self.recycle(data);
+            if self.failed() {
+                return Err(self.take_error());
+            }
         }
         Ok(id)
+    }
+
+    /// Compresses and seals a claimed blob on the calling thread and hands it
+    /// to the packer: for small files, the trip through the encoders cost
+    /// more in thread wake-ups than the work itself.
+    fn seal_here(&self, kind: BlobKind, id: BlobId, data: PlainBuf) -> Result<()> {
+        let tx = self
+            .pack_tx
+            .as_ref()
+            .ok_or_else(|| Error::invalid("saver finished"))?;
+        let sealed = seal(&self.shared, kind, id, data);
+        tx.send(sealed).map_err(|_| self.take_error())
+    }
+
+    /// Hands a buffer the caller is done with back to the pool.
+    pub fn recycle(&self, data: PlainBuf) {
+        self.shared.pool.give(data.into_vec());
     }
 
     /// Queues a data chunk; an encoder names it, sends the id to the
@@ -227,6 +279,7 @@ impl Saver {
     /// counters, or the first error any stage hit.
     pub fn finish(mut self) -> Result<(u64, u64, u64)> {
         self.encode_tx = None;
+        self.pack_tx = None;
         for t in self.threads.drain(..) {
             if t.join().is_err() {
                 self.shared
@@ -260,35 +313,44 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
 }
 
 fn encoder(sh: &Shared, rx: &Receiver<EncodeJob>, tx: &Sender<Sealed>) {
-    let level = sh.repo.config().compression_level;
     for job in rx {
         if sh.failed.load(Ordering::Relaxed) {
             continue;
         }
-        let data = job.data.into_vec();
+        let data = job.data.into_plain(&sh.pool);
         let id = match job.id {
             Some(id) => id,
             None => {
-                let id = sh.repo.keys().blob_id(&data);
+                let id = sh.repo.keys().blob_id(data.data());
                 if let Some(r) = &job.reply {
                     let _ = r.send(id);
                 }
                 if !sh.claim(&id) {
+                    sh.pool.give(data.into_vec());
                     continue;
                 }
                 id
             }
         };
-        let bytes = blob::encode(sh.repo.keys(), job.kind, &id, &data, level);
-        let sealed = Sealed {
-            id,
-            kind: job.kind,
-            raw_len: data.len() as u32,
-            bytes,
-        };
-        if tx.send(sealed).is_err() {
+        if tx.send(seal(sh, job.kind, id, data)).is_err() {
             return;
         }
+    }
+}
+
+/// Compresses and seals one claimed blob.
+fn seal(sh: &Shared, kind: BlobKind, id: BlobId, data: PlainBuf) -> Sealed {
+    let level = sh.repo.config().compression_level;
+    let raw_len = data.len() as u32;
+    let (bytes, spare) = blob::encode_buf(sh.repo.keys(), kind, &id, data, level);
+    if let Some(buf) = spare {
+        sh.pool.give(buf);
+    }
+    Sealed {
+        id,
+        kind,
+        raw_len,
+        bytes,
     }
 }
 
@@ -342,6 +404,7 @@ fn uploader(sh: &Shared, rx: &Receiver<FinishedPack>) {
 fn store_pack(sh: &Shared, pack: FinishedPack) -> Result<()> {
     let size = pack.len() as u64;
     let id = pack.id();
+    let buffers = pack.parts.clone();
     // A pack of this name and size is ours (content-addressed); a partial
     // leftover of an interrupted write is replaced.
     crate::backend::create_checked(
@@ -350,6 +413,12 @@ fn store_pack(sh: &Shared, pack: FinishedPack) -> Result<()> {
         &id.to_hex(),
         pack.parts,
     )?;
+    // The backend is done with the bytes: their buffers serve new chunks.
+    for b in buffers {
+        if b.is_unique() {
+            sh.pool.give(Vec::from(b));
+        }
+    }
     sh.repo
         .index_mut()
         .add_pack(id, pack.kind, size, &pack.blobs);
