@@ -36,6 +36,30 @@ fn chunking(c: &mut Criterion) {
             g.bench_with_input(BenchmarkId::new(pname, name), &data, |b, d| {
                 b.iter(|| ch.slice_chunks(black_box(d)).count())
             });
+            // The fastcdc crate's own sequential loop, same cut points.
+            let (min, avg, max) = (
+                p.min_size as usize,
+                p.avg_size as usize,
+                p.max_size as usize,
+            );
+            let level = fastcdc::v2020::Normalization::Level1;
+            g.bench_with_input(
+                BenchmarkId::new(format!("{pname}-crate"), name),
+                &data,
+                |b, d| {
+                    b.iter(|| {
+                        fastcdc::v2020::FastCDC::with_level_and_seed(
+                            black_box(d),
+                            min,
+                            avg,
+                            max,
+                            level,
+                            0x1234,
+                        )
+                        .count()
+                    })
+                },
+            );
         }
     }
     g.finish();

@@ -4,8 +4,10 @@
 //! do not leak content across repositories. Slices (memory-mapped files) are
 //! cut without copying; readers are cut through a reusable buffer.
 
+mod cut;
+
 use crate::error::{Error, Result};
-use fastcdc::v2020::{cut_gear, get_gear_with_seed, select_masks, Normalization};
+use fastcdc::v2020::{get_gear_with_seed, select_masks, Normalization};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::io::Read;
@@ -68,8 +70,17 @@ impl ChunkerParams {
 pub struct Chunker {
     params: ChunkerParams,
     masks: (u64, u64),
-    gear: Cow<'static, [u64]>,
-    gear_ls: Cow<'static, [u64]>,
+    gear: Box<[u64; 256]>,
+    gear_ls: Box<[u64; 256]>,
+}
+
+/// A gear table as a fixed-size array (fastcdc hands out slices).
+fn table(t: Cow<'static, [u64]>) -> Result<Box<[u64; 256]>> {
+    let arr: [u64; 256] = t
+        .as_ref()
+        .try_into()
+        .map_err(|_| Error::invalid(format!("gear table of {} entries", t.len())))?;
+    Ok(Box::new(arr))
 }
 
 impl Chunker {
@@ -80,8 +91,8 @@ impl Chunker {
         Ok(Chunker {
             params,
             masks: select_masks(params.avg_size as usize, Normalization::Level1),
-            gear,
-            gear_ls,
+            gear: table(gear)?,
+            gear_ls: table(gear_ls)?,
         })
     }
 
@@ -93,20 +104,19 @@ impl Chunker {
     /// Length of the next chunk at the start of `data`. Only valid when
     /// `data` holds at least `max_size` bytes or is the end of the input.
     fn next_len(&self, data: &[u8]) -> usize {
-        let (ms, ml) = self.masks;
-        let (_, n) = cut_gear(
+        let (mask_s, mask_l) = self.masks;
+        let gear = cut::Gear {
+            gear: &self.gear,
+            gear_ls: &self.gear_ls,
+            mask_s,
+            mask_l,
+        };
+        gear.cut(
             data,
             self.params.min_size as usize,
             self.params.avg_size as usize,
             self.params.max_size as usize,
-            ms,
-            ml,
-            ms << 1,
-            ml << 1,
-            &self.gear,
-            &self.gear_ls,
-        );
-        n
+        )
     }
 
     /// Iterates over the chunk ranges of a complete in-memory input.
