@@ -1,4 +1,7 @@
-//! Walking a file tree: one directory at a time, files in parallel.
+//! Walking a file tree: one directory at a time, files in parallel. The
+//! walker lists and starts directories ahead of their files' results and
+//! collects the results when a directory's tree is needed (or when too many
+//! are outstanding), so workers are not left idle at each directory's end.
 
 use super::content::{make_content, save_file};
 use super::saver::Saver;
@@ -64,9 +67,34 @@ pub(crate) fn meta_of(m: &std::fs::Metadata) -> Meta {
     }
 }
 
+/// Unresolved entries a directory's slot list may hold before the walker
+/// waits for them. Below it, the walker goes on to the next directory while
+/// the workers still chunk this one's files, so a tree of small
+/// directories does not stall the workers at every directory's end.
+const MAX_UNRESOLVED: usize = 1024;
+
 enum Slot {
     Done(Node),
     Pending(Vec<u8>, Meta, Receiver<FileResult>, PathBuf),
+    /// A directory whose entries are not all resolved yet.
+    Dir(Vec<u8>, Meta, Slots),
+}
+
+impl Slot {
+    fn unresolved(&self) -> usize {
+        match self {
+            Slot::Done(_) => 0,
+            Slot::Pending(..) => 1,
+            Slot::Dir(_, _, slots) => slots.unresolved + 1,
+        }
+    }
+}
+
+/// One directory's entries in name order, some perhaps still unresolved.
+#[derive(Default)]
+struct Slots {
+    list: Vec<Slot>,
+    unresolved: usize,
 }
 
 impl Walker<'_> {
@@ -108,8 +136,7 @@ impl Walker<'_> {
             }
         };
         match self.slot_for(path, name, &m, parent)? {
-            Some(Slot::Done(n)) => Ok(Some(n)),
-            Some(Slot::Pending(name, meta, rx, p)) => self.resolve(name, meta, &rx, &p),
+            Some(slot) => self.resolve_slot(slot),
             None => Ok(None),
         }
     }
@@ -131,13 +158,9 @@ impl Walker<'_> {
                 Some(NodeKind::Dir { subtree }) => self.saver.repo().load_tree(subtree).ok(),
                 _ => None,
             };
-            let subtree = self.walk_dir(path, parent_tree.as_ref())?;
+            let slots = self.dir_slots(path, parent_tree.as_ref())?;
             self.count(|s| s.dirs += 1);
-            return Ok(Some(Slot::Done(Node {
-                name,
-                kind: NodeKind::Dir { subtree },
-                meta,
-            })));
+            return Ok(Some(Slot::Dir(name, meta, slots)));
         }
         if ft.is_symlink() {
             let target = match std::fs::read_link(path) {
@@ -247,14 +270,16 @@ impl Walker<'_> {
         }
     }
 
-    /// Stores one directory level (recursively) and returns its tree id.
-    pub fn walk_dir(&self, dir: &Path, parent: Option<&Tree>) -> Result<BlobId> {
-        let tree = self.dir_tree(dir, parent)?;
-        save_tree(self.saver, &tree)
-    }
-
     /// Builds one directory level, storing everything below it.
     pub fn dir_tree(&self, dir: &Path, parent: Option<&Tree>) -> Result<Tree> {
+        let slots = self.dir_slots(dir, parent)?;
+        self.resolve_slots(slots)
+    }
+
+    /// Lists one directory and starts its entries: files go to the workers,
+    /// subdirectories are walked at once. Waits for the entries only when
+    /// more than [`MAX_UNRESOLVED`] are outstanding.
+    fn dir_slots(&self, dir: &Path, parent: Option<&Tree>) -> Result<Slots> {
         let mut names: Vec<Vec<u8>> = match std::fs::read_dir(dir) {
             Ok(rd) => rd
                 .filter_map(|e| e.ok())
@@ -266,7 +291,7 @@ impl Walker<'_> {
             }
         };
         names.sort();
-        let mut slots = Vec::with_capacity(names.len());
+        let mut slots = Slots::default();
         for name in names {
             if self.saver.failed() {
                 break;
@@ -281,21 +306,53 @@ impl Walker<'_> {
                 }
             };
             if let Some(s) = self.slot_for(&path, name, &m, pnode)? {
-                slots.push(s);
-            }
-        }
-        let mut tree = Tree::default();
-        for s in slots {
-            match s {
-                Slot::Done(n) => tree.nodes.push(n),
-                Slot::Pending(name, meta, rx, path) => {
-                    if let Some(n) = self.resolve(name, meta, &rx, &path)? {
-                        tree.nodes.push(n);
-                    }
+                slots.unresolved += s.unresolved();
+                slots.list.push(s);
+                if slots.unresolved > MAX_UNRESOLVED {
+                    slots = self.settle(slots)?;
                 }
             }
         }
+        Ok(slots)
+    }
+
+    /// Waits for every entry of `slots`.
+    fn settle(&self, slots: Slots) -> Result<Slots> {
+        let mut done = Slots::default();
+        for s in slots.list {
+            if let Some(n) = self.resolve_slot(s)? {
+                done.list.push(Slot::Done(n));
+            }
+        }
+        Ok(done)
+    }
+
+    /// Waits for the entries and returns the directory's tree.
+    fn resolve_slots(&self, slots: Slots) -> Result<Tree> {
+        let mut tree = Tree::default();
+        for s in slots.list {
+            if let Some(n) = self.resolve_slot(s)? {
+                tree.nodes.push(n);
+            }
+        }
         Ok(tree)
+    }
+
+    /// The node of one entry, once its content (or subtree) is stored.
+    fn resolve_slot(&self, slot: Slot) -> Result<Option<Node>> {
+        match slot {
+            Slot::Done(n) => Ok(Some(n)),
+            Slot::Pending(name, meta, rx, path) => self.resolve(name, meta, &rx, &path),
+            Slot::Dir(name, meta, slots) => {
+                let tree = self.resolve_slots(slots)?;
+                let subtree = save_tree(self.saver, &tree)?;
+                Ok(Some(Node {
+                    name,
+                    kind: NodeKind::Dir { subtree },
+                    meta,
+                }))
+            }
+        }
     }
 }
 
