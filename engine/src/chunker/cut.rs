@@ -181,20 +181,15 @@ mod tests {
         )
     }
 
-    /// Bytes with runs of zeros and repeats, so cuts land at odd places.
-    fn input(len: usize, mut seed: u64) -> Vec<u8> {
-        (0..len)
-            .map(|i| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                if (i / 5000) % 7 == 3 {
-                    0
-                } else {
-                    seed as u8
-                }
-            })
-            .collect()
+    /// Pseudo-random bytes with runs of zeros, so cuts land at odd places.
+    fn input(len: usize, seed: u64) -> Vec<u8> {
+        let mut data = crate::chunker::tests::pseudo_random(len, seed);
+        for (i, b) in data.iter_mut().enumerate() {
+            if (i / 5000) % 7 == 3 {
+                *b = 0;
+            }
+        }
+        data
     }
 
     fn reference(src: &[u8], sizes: (usize, usize, usize), g: &Gear) -> usize {

@@ -230,7 +230,7 @@ mod tests {
         .expect("valid params")
     }
 
-    fn pseudo_random(len: usize, mut seed: u64) -> Vec<u8> {
+    pub(super) fn pseudo_random(len: usize, mut seed: u64) -> Vec<u8> {
         (0..len)
             .map(|_| {
                 seed ^= seed << 13;

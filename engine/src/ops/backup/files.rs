@@ -318,24 +318,31 @@ impl Walker<'_> {
 
     /// Waits for every entry of `slots`.
     fn settle(&self, slots: Slots) -> Result<Slots> {
-        let mut done = Slots::default();
-        for s in slots.list {
-            if let Some(n) = self.resolve_slot(s)? {
-                done.list.push(Slot::Done(n));
-            }
-        }
-        Ok(done)
+        let list = self
+            .resolve_nodes(slots)?
+            .into_iter()
+            .map(Slot::Done)
+            .collect();
+        Ok(Slots {
+            list,
+            unresolved: 0,
+        })
     }
 
     /// Waits for the entries and returns the directory's tree.
     fn resolve_slots(&self, slots: Slots) -> Result<Tree> {
-        let mut tree = Tree::default();
+        Ok(Tree {
+            nodes: self.resolve_nodes(slots)?,
+        })
+    }
+
+    /// The nodes of the entries in order, skipping those that became warnings.
+    fn resolve_nodes(&self, slots: Slots) -> Result<Vec<Node>> {
+        let mut nodes = Vec::with_capacity(slots.list.len());
         for s in slots.list {
-            if let Some(n) = self.resolve_slot(s)? {
-                tree.nodes.push(n);
-            }
+            nodes.extend(self.resolve_slot(s)?);
         }
-        Ok(tree)
+        Ok(nodes)
     }
 
     /// The node of one entry, once its content (or subtree) is stored.

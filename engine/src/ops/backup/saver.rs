@@ -45,12 +45,14 @@ impl ChunkData {
     fn into_plain(self, pool: &BufferPool) -> PlainBuf {
         match self {
             ChunkData::Owned(v) => v,
-            ChunkData::Mapped(m, r) => {
-                let buf = pool.take(PlainBuf::capacity_for(r.len()));
-                PlainBuf::copy_into(buf, &m[r])
-            }
+            ChunkData::Mapped(m, r) => pooled_copy(pool, &m[r]),
         }
     }
+}
+
+/// A copy of `data` in a buffer from `pool`.
+fn pooled_copy(pool: &BufferPool, data: &[u8]) -> PlainBuf {
+    PlainBuf::copy_into(pool.take(PlainBuf::capacity_for(data.len())), data)
 }
 
 struct EncodeJob {
@@ -174,10 +176,7 @@ impl Saver {
 
     /// A pooled copy of `data`.
     pub fn plain_copy(&self, data: &[u8]) -> PlainBuf {
-        PlainBuf::copy_into(
-            self.shared.pool.take(PlainBuf::capacity_for(data.len())),
-            data,
-        )
+        pooled_copy(&self.shared.pool, data)
     }
 
     /// The repository being written.
