@@ -163,8 +163,8 @@ impl Iterator for SliceChunks<'_> {
     }
 }
 
-/// Chunks read from a stream. The buffer is reused; each chunk is copied out
-/// once, into the `Vec` the caller receives.
+/// Chunks read from a stream into one reused buffer of twice the maximum
+/// chunk size; each chunk is a borrowed slice of it.
 pub struct StreamChunks<'a, R: Read> {
     chunker: &'a Chunker,
     reader: R,
@@ -175,12 +175,11 @@ pub struct StreamChunks<'a, R: Read> {
 }
 
 impl<R: Read> StreamChunks<'_, R> {
-    fn fill(&mut self) -> std::io::Result<()> {
-        let max = self.chunker.params.max_size as usize;
-        if self.end - self.start >= max || self.eof {
-            return Ok(());
-        }
-        if self.start > 0 {
+    /// Reads until the buffer is full or the input ends. When the buffer's
+    /// end is reached, the unconsumed bytes (part of one chunk) move to its
+    /// front first: a byte is moved at most once per buffer, not per chunk.
+    fn refill(&mut self) -> std::io::Result<()> {
+        if self.end == self.buf.len() {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
@@ -201,15 +200,28 @@ impl<R: Read> StreamChunks<'_, R> {
 
     /// The next chunk as a borrowed slice of the internal buffer.
     pub fn next_chunk(&mut self) -> std::io::Result<Option<&[u8]>> {
-        self.fill()?;
-        if self.start == self.end {
-            return Ok(None);
+        let max = self.chunker.params.max_size as usize;
+        loop {
+            let avail = self.end - self.start;
+            if avail > 0 {
+                let n = self
+                    .chunker
+                    .next_len(&self.buf[self.start..self.end])
+                    .max(1);
+                // A cut before the end of the bytes at hand depends only on
+                // bytes before it, so it stands whatever follows. A search
+                // that ran to the end needs more input, unless there is none
+                // or it covered a whole maximum-size chunk.
+                if n < avail || self.eof || avail >= max {
+                    let r = self.start..self.start + n;
+                    self.start += n;
+                    return Ok(Some(&self.buf[r]));
+                }
+            } else if self.eof {
+                return Ok(None);
+            }
+            self.refill()?;
         }
-        let avail = &self.buf[self.start..self.end];
-        let n = self.chunker.next_len(avail).max(1);
-        let r = self.start..self.start + n;
-        self.start += n;
-        Ok(Some(&self.buf[r]))
     }
 }
 
@@ -250,7 +262,49 @@ mod tests {
         out
     }
 
+    /// A reader that hands out at most a few bytes per call, like a pipe.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        seed: u64,
+        most: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.seed ^= self.seed << 13;
+            self.seed ^= self.seed >> 7;
+            self.seed ^= self.seed << 17;
+            let n = (1 + self.seed as usize % self.most)
+                .min(buf.len())
+                .min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    fn trickle_lens(c: &Chunker, data: &[u8], seed: u64, most: usize) -> Vec<usize> {
+        let mut s = c.stream(Trickle {
+            data,
+            seed: seed | 1,
+            most,
+        });
+        let mut out = Vec::new();
+        while let Some(chunk) = s.next_chunk().expect("reading a slice cannot fail") {
+            out.push(chunk.len());
+        }
+        out
+    }
+
     proptest! {
+        /// Short reads and the buffer's wrap-around never move a cut.
+        #[test]
+        fn short_reads_cut_like_a_slice(data in prop::collection::vec(any::<u8>(), 0..60_000), seed in any::<u64>(), most in 1usize..9000) {
+            let c = small();
+            let lens: Vec<usize> = c.slice_chunks(&data).map(|r| r.len()).collect();
+            prop_assert_eq!(trickle_lens(&c, &data, seed, most), lens);
+        }
+
         #[test]
         fn invariants_hold(data in prop::collection::vec(any::<u8>(), 0..40_000)) {
             let c = small();
@@ -265,6 +319,33 @@ mod tests {
             prop_assert_eq!(&joined, &data);
             let lens: Vec<usize> = ranges.iter().map(|r| r.len()).collect();
             prop_assert_eq!(stream_lens(&c, &data), lens);
+        }
+    }
+
+    /// The four-lane search (average 256 KiB and up) on a stream of short
+    /// reads: the same cuts as on the whole slice, including max-size ones.
+    #[test]
+    fn lane_search_stream_matches_slice() {
+        let c = Chunker::new(
+            ChunkerParams {
+                min_size: 64 * 1024,
+                avg_size: 256 * 1024,
+                max_size: 1024 * 1024,
+            },
+            11,
+        )
+        .expect("valid params");
+        let mut data = pseudo_random(12 << 20, 5);
+        data[3 << 20..5 << 20].fill(0);
+        let lens: Vec<usize> = c.slice_chunks(&data).map(|r| r.len()).collect();
+        assert!(lens.contains(&(1024 * 1024)), "zeros give max-size chunks");
+        assert!(lens.len() > 30);
+        for most in [1000, 70_000, 3 << 20] {
+            assert_eq!(
+                trickle_lens(&c, &data, 9, most),
+                lens,
+                "reads of up to {most}"
+            );
         }
     }
 
