@@ -7,7 +7,9 @@ use crate::crypto;
 use crate::crypto::Keys;
 use crate::error::{Error, Result};
 use crate::id::BlobId;
+use crate::pool::{BufferPool, Pooled};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// What a blob holds. Data and tree blobs live in separate packs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -189,14 +191,17 @@ fn zstd_compress(data: &[u8], level: i32, out: &mut Vec<u8>) -> Option<usize> {
     })
 }
 
-fn zstd_decompress(data: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+/// Decompresses `data` after the end of `out`, into its spare capacity: a
+/// frame larger than that capacity is an error, so the caller's buffer
+/// bounds what a hostile frame can make us allocate.
+fn zstd_decompress_into(data: &[u8], out: &mut Vec<u8>) -> std::io::Result<usize> {
     DECOMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
             *slot = Some(zstd::bulk::Decompressor::new()?);
         }
         match slot.as_mut() {
-            Some(d) => d.decompress(data, capacity),
+            Some(d) => d.decompress_to_buffer(data, out),
             None => Err(std::io::Error::other("no zstd context")),
         }
     })
@@ -233,33 +238,96 @@ pub fn decode(
     sealed: &[u8],
     what: &str,
 ) -> Result<Vec<u8>> {
-    if raw_len > MAX_BLOB_SIZE {
-        return Err(Error::corrupt(what, format!("blob claims {raw_len} bytes")));
-    }
+    check_claim(raw_len, what)?;
     let body = crypto::open(key(keys, kind), &aad(kind, id), sealed)
-        .ok_or_else(|| Error::corrupt(what, format!("blob {id} failed authentication")))?;
+        .ok_or_else(|| auth_failed(id, what))?;
     let (flag, payload) = body
         .split_first()
         .ok_or_else(|| Error::corrupt(what, "empty blob"))?;
     let plain = match *flag {
         RAW => payload.to_vec(),
-        ZSTD => zstd_decompress(payload, raw_len as usize)
-            .map_err(|e| Error::corrupt(what, format!("blob {id}: zstd: {e}")))?,
-        other => return Err(Error::corrupt(what, format!("unknown compression {other}"))),
+        ZSTD => {
+            let mut out = Vec::with_capacity(raw_len as usize);
+            zstd_decompress_into(payload, &mut out).map_err(|e| zstd_failed(id, what, e))?;
+            out
+        }
+        other => return Err(unknown_flag(other, what)),
     };
+    verify(keys, id, raw_len, &plain, what)?;
+    Ok(plain)
+}
+
+/// [`decode`] into buffers from `pool`. The plaintext of a raw blob stays
+/// where it was decrypted, so it is copied once (out of `sealed`); a
+/// compressed one is decompressed into a second pooled buffer.
+pub(crate) fn decode_pooled(
+    keys: &Keys,
+    kind: BlobKind,
+    id: &BlobId,
+    raw_len: u32,
+    sealed: &[u8],
+    what: &str,
+    pool: &Arc<BufferPool>,
+) -> Result<Pooled> {
+    check_claim(raw_len, what)?;
+    let mut buf = pool.take(sealed.len());
+    buf.extend_from_slice(sealed);
+    let opened = crypto::open_in_place(key(keys, kind), &aad(kind, id), &mut buf);
+    let sealed_buf = Pooled::new(buf, 0..sealed.len(), pool);
+    let body = opened.ok_or_else(|| auth_failed(id, what))?;
+    if body.is_empty() {
+        return Err(Error::corrupt(what, "empty blob"));
+    }
+    let payload = body.start + 1..body.end;
+    let plain = match sealed_buf[body.start] {
+        RAW => sealed_buf.narrow(payload),
+        ZSTD => {
+            let mut out = pool.take(raw_len as usize);
+            let n = zstd_decompress_into(&sealed_buf[payload], &mut out)
+                .map_err(|e| zstd_failed(id, what, e))?;
+            Pooled::new(out, 0..n, pool)
+        }
+        other => return Err(unknown_flag(other, what)),
+    };
+    verify(keys, id, raw_len, &plain, what)?;
+    Ok(plain)
+}
+
+/// Refuses a size claim above the limit before anything is allocated.
+fn check_claim(raw_len: u32, what: &str) -> Result<()> {
+    if raw_len > MAX_BLOB_SIZE {
+        return Err(Error::corrupt(what, format!("blob claims {raw_len} bytes")));
+    }
+    Ok(())
+}
+
+fn auth_failed(id: &BlobId, what: &str) -> Error {
+    Error::corrupt(what, format!("blob {id} failed authentication"))
+}
+
+fn zstd_failed(id: &BlobId, what: &str, e: std::io::Error) -> Error {
+    Error::corrupt(what, format!("blob {id}: zstd: {e}"))
+}
+
+fn unknown_flag(flag: u8, what: &str) -> Error {
+    Error::corrupt(what, format!("unknown compression {flag}"))
+}
+
+/// Checks the plaintext's length and content against the index and its id.
+fn verify(keys: &Keys, id: &BlobId, raw_len: u32, plain: &[u8], what: &str) -> Result<()> {
     if plain.len() != raw_len as usize {
         return Err(Error::corrupt(
             what,
             format!("blob {id} has {} bytes, index says {raw_len}", plain.len()),
         ));
     }
-    if keys.blob_id(&plain) != *id {
+    if keys.blob_id(plain) != *id {
         return Err(Error::corrupt(
             what,
             format!("blob {id} content hash mismatch"),
         ));
     }
-    Ok(plain)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -302,8 +370,72 @@ mod tests {
                 prop_assert_eq!(sealed.len(), len + 1 + crypto::SEAL_OVERHEAD, "random data is stored raw");
             }
             let back = decode(&k, BlobKind::Data, &id, plain.len() as u32, &sealed, "t").expect("decodes");
+            let pool = Arc::new(BufferPool::new(16 << 20));
+            let pooled = decode_pooled(&k, BlobKind::Data, &id, plain.len() as u32, &sealed, "t", &pool).expect("decodes");
+            prop_assert_eq!(&pooled[..], plain.as_slice());
             prop_assert_eq!(back, plain);
         }
+    }
+
+    /// The pooled decoder refuses what the plain one refuses.
+    #[test]
+    fn pooled_decode_rejects_bad_blobs() {
+        let k = keys();
+        let pool = Arc::new(BufferPool::new(16 << 20));
+        let text = b"some text some text some text some text some text".repeat(10);
+        let zeros = vec![0u8; 10 * 1024 * 1024];
+        for plain in [text, zeros] {
+            let id = k.blob_id(&plain);
+            let n = plain.len() as u32;
+            let sealed = encode(&k, BlobKind::Data, &id, &plain, 3);
+            let d = |kind, id: &BlobId, n, bytes: &[u8]| {
+                decode_pooled(&k, kind, id, n, bytes, "t", &pool)
+            };
+            assert_eq!(
+                &d(BlobKind::Data, &id, n, &sealed).expect("decodes")[..],
+                plain.as_slice()
+            );
+            assert!(d(BlobKind::Tree, &id, n, &sealed).is_err(), "wrong kind");
+            assert!(
+                d(BlobKind::Data, &k.blob_id(b"x"), n, &sealed).is_err(),
+                "wrong id"
+            );
+            assert!(
+                d(BlobKind::Data, &id, n - 1, &sealed).is_err(),
+                "short claim"
+            );
+            assert!(
+                d(BlobKind::Data, &id, u32::MAX, &sealed).is_err(),
+                "huge claim"
+            );
+            let mut bad = sealed.clone();
+            bad[30] ^= 1;
+            assert!(d(BlobKind::Data, &id, n, &bad).is_err(), "tampered");
+            assert!(
+                d(BlobKind::Data, &id, n, &sealed[..20]).is_err(),
+                "truncated"
+            );
+        }
+        // A raw blob of random bytes decodes where it was decrypted.
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let plain: Vec<u8> = (0..200_000)
+            .map(|_| {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                rng as u8
+            })
+            .collect();
+        let id = k.blob_id(&plain);
+        let sealed = encode(&k, BlobKind::Data, &id, &plain, 3);
+        assert_eq!(
+            sealed.len(),
+            plain.len() + 1 + crypto::SEAL_OVERHEAD,
+            "stored raw"
+        );
+        let n = plain.len() as u32;
+        let out = decode_pooled(&k, BlobKind::Data, &id, n, &sealed, "t", &pool).expect("decodes");
+        assert_eq!(&out[..], plain.as_slice());
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! flight (docs/performance.md). Buffers now go back to this pool once their
 //! pack is stored and are reused by whichever thread needs one next.
 
-use std::sync::Mutex;
+use std::ops::{Deref, Range};
+use std::sync::{Arc, Mutex};
 
 /// Buffers smaller than this are ordinary allocations, never pooled.
 pub(crate) const MIN_POOLED: usize = 64 * 1024;
@@ -72,6 +73,56 @@ impl BufferPool {
     }
 }
 
+/// Bytes in a buffer borrowed from a pool, which gets the buffer back when
+/// this is dropped.
+pub(crate) struct Pooled {
+    buf: Vec<u8>,
+    range: Range<usize>,
+    pool: Arc<BufferPool>,
+}
+
+impl Pooled {
+    /// `buf[range]`, going back to `pool` when dropped.
+    pub fn new(buf: Vec<u8>, range: Range<usize>, pool: &Arc<BufferPool>) -> Self {
+        assert!(range.end <= buf.len(), "range inside the buffer");
+        Pooled {
+            buf,
+            range,
+            pool: pool.clone(),
+        }
+    }
+}
+
+impl Pooled {
+    /// The same buffer, showing `range` of what this showed.
+    pub fn narrow(mut self, range: Range<usize>) -> Self {
+        let start = self.range.start;
+        assert!(
+            start + range.end <= self.range.end,
+            "range inside the bytes"
+        );
+        Pooled {
+            buf: std::mem::take(&mut self.buf),
+            range: start + range.start..start + range.end,
+            pool: self.pool.clone(),
+        }
+    }
+}
+
+impl Deref for Pooled {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.buf[self.range.clone()]
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        self.pool.give(std::mem::take(&mut self.buf));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +155,22 @@ mod tests {
         // A second buffer would pass the 1 MiB bound: dropped.
         pool.give(Vec::with_capacity(512 * 1024));
         assert_eq!(pool.kept(), 768 * 1024);
+    }
+
+    #[test]
+    fn pooled_bytes_return_their_buffer() {
+        let pool = Arc::new(BufferPool::new(4 << 20));
+        let mut buf = pool.take(300 * 1024);
+        buf.extend((0..300 * 1024).map(|i| i as u8));
+        let ptr = buf.as_ptr();
+        let p = Pooled::new(buf, 5..10, &pool);
+        assert_eq!(&p[..], &[5, 6, 7, 8, 9]);
+        assert_eq!(pool.kept(), 0);
+        drop(p);
+        assert!(pool.kept() >= 300 * 1024);
+        assert_eq!(pool.take(1 << 10).capacity(), 1 << 10, "small: not pooled");
+        let again = pool.take(200 * 1024);
+        assert_eq!(again.as_ptr(), ptr);
     }
 
     #[test]

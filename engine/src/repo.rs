@@ -49,6 +49,10 @@ impl Default for InitOptions {
     }
 }
 
+/// Free decode buffers a repository keeps for reuse: a few blobs per
+/// read thread at the default 1 MiB chunk size.
+const READ_BUFFERS_KEPT: usize = 16 << 20;
+
 pub(crate) struct Inner {
     pub backend: Arc<dyn Backend>,
     pub config: Config,
@@ -60,6 +64,9 @@ pub(crate) struct Inner {
     /// Threads for parallel reads: as many as the backend wants requests
     /// in flight (S3) or as there are cores (local), created on first use.
     pub read_pool: std::sync::OnceLock<Option<rayon::ThreadPool>>,
+    /// Buffers that restore and dump decode blobs into, reused across
+    /// blobs so the read threads do not churn the allocator.
+    pub read_buffers: Arc<crate::pool::BufferPool>,
     /// Index files that could not be read at the last load.
     pub index_problems: std::sync::Mutex<Vec<String>>,
     /// Deletion plans already applied to the index.
@@ -184,6 +191,7 @@ impl Repository {
                 plans_seen: std::sync::Mutex::new(std::collections::HashSet::new()),
                 index_problems: std::sync::Mutex::new(Vec::new()),
                 read_pool: std::sync::OnceLock::new(),
+                read_buffers: Arc::new(crate::pool::BufferPool::new(READ_BUFFERS_KEPT)),
             }),
         }
     }
@@ -399,6 +407,11 @@ impl Repository {
         let name = hex::encode(content_hash(&bytes));
         self.create_idempotent(FileKind::Plan, &name, bytes)?;
         Ok(name)
+    }
+
+    /// The buffers restore and dump decode into.
+    pub(crate) fn read_buffers(&self) -> &Arc<crate::pool::BufferPool> {
+        &self.inner.read_buffers
     }
 
     /// Runs `f` on the read pool (parallel range reads are bounded by the

@@ -10,6 +10,7 @@
 
 use chacha20::{hchacha, R20};
 use ring::aead::{Aad, LessSafeKey, Nonce, Tag, UnboundKey, CHACHA20_POLY1305};
+use std::ops::Range;
 
 /// Nonce length in bytes.
 pub const NONCE_LEN: usize = 24;
@@ -69,19 +70,44 @@ pub fn seal_prepared(key: &[u8; 32], aad: &[u8], buf: &mut Vec<u8>) {
 /// Decrypts sealed bytes. `None` means authentication failed (wrong key,
 /// tampered bytes, wrong AAD or truncation).
 pub fn open(key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+    let (nonce, body, tag) = split(sealed)?;
+    let mut plain = body.to_vec();
+    open_body(key, aad, &nonce, &tag, &mut plain)?;
+    Some(plain)
+}
+
+/// [`open`] in place: decrypts the ciphertext inside `sealed` and returns
+/// the range of `sealed` that now holds the plaintext. On failure the
+/// buffer's contents are unspecified.
+pub fn open_in_place(key: &[u8; 32], aad: &[u8], sealed: &mut [u8]) -> Option<Range<usize>> {
+    let (nonce, body, tag) = split(sealed)?;
+    let range = NONCE_LEN..NONCE_LEN + body.len();
+    open_body(key, aad, &nonce, &tag, &mut sealed[range.clone()])?;
+    Some(range)
+}
+
+/// Nonce, ciphertext and tag of sealed bytes; `None` when too short.
+fn split(sealed: &[u8]) -> Option<([u8; NONCE_LEN], &[u8], [u8; TAG_LEN])> {
     if sealed.len() < SEAL_OVERHEAD {
         return None;
     }
     let (nonce, rest) = sealed.split_at(NONCE_LEN);
     let (body, tag) = rest.split_at(rest.len() - TAG_LEN);
-    let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
-    let tag: [u8; TAG_LEN] = tag.try_into().ok()?;
-    let (cipher, n) = subkey(key, &nonce);
-    let mut plain = body.to_vec();
+    Some((nonce.try_into().ok()?, body, tag.try_into().ok()?))
+}
+
+fn open_body(
+    key: &[u8; 32],
+    aad: &[u8],
+    nonce: &[u8; NONCE_LEN],
+    tag: &[u8; TAG_LEN],
+    body: &mut [u8],
+) -> Option<()> {
+    let (cipher, n) = subkey(key, nonce);
     cipher
-        .open_in_place_separate_tag(n, Aad::from(aad), Tag::from(tag), &mut plain, 0..)
-        .ok()?;
-    Some(plain)
+        .open_in_place_separate_tag(n, Aad::from(aad), Tag::from(*tag), body, 0..)
+        .ok()
+        .map(|_| ())
 }
 
 #[cfg(test)]
@@ -94,6 +120,9 @@ mod tests {
         fn round_trip(key in any::<[u8; 32]>(), aad in any::<Vec<u8>>(), msg in any::<Vec<u8>>()) {
             let sealed = seal(&key, &aad, &msg);
             prop_assert_eq!(sealed.len(), msg.len() + SEAL_OVERHEAD);
+            let mut buf = sealed.clone();
+            let r = open_in_place(&key, &aad, &mut buf).expect("opens in place");
+            prop_assert_eq!(&buf[r], msg.as_slice());
             prop_assert_eq!(open(&key, &aad, &sealed), Some(msg));
         }
 
@@ -104,6 +133,7 @@ mod tests {
             let i = pos.index(sealed.len());
             sealed[i] ^= 1 << bit;
             prop_assert_eq!(open(&key, b"aad", &sealed), None);
+            prop_assert_eq!(open_in_place(&key, b"aad", &mut sealed), None);
         }
     }
 
@@ -158,5 +188,7 @@ mod tests {
         assert!(open(&[1; 32], b"b", &sealed).is_none());
         assert!(open(&[1; 32], b"a", &sealed[..sealed.len() - 1]).is_none());
         assert!(open(&[1; 32], b"a", &sealed[..10]).is_none());
+        assert!(open_in_place(&[2; 32], b"a", &mut sealed.clone()).is_none());
+        assert!(open_in_place(&[1; 32], b"a", &mut sealed.clone()[..10]).is_none());
     }
 }

@@ -4,6 +4,7 @@ use crate::blob;
 use crate::error::{Error, Result};
 use crate::id::{BlobId, PackId};
 use crate::index::BlobLocation;
+use crate::pool::Pooled;
 use crate::repo::Repository;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -13,8 +14,9 @@ use std::sync::Mutex;
 /// into another request.
 const MAX_GAP: u64 = 1 << 20;
 
-/// Called with each fetched, verified blob; may run on many threads.
-pub(crate) type Visit<'a> = dyn Fn(&BlobId, Vec<u8>) -> Result<()> + Sync + 'a;
+/// Called with each fetched, verified blob; may run on many threads. The
+/// blob's buffer goes back to the repository's read buffers when dropped.
+pub(crate) type Visit<'a> = dyn Fn(&BlobId, Pooled) -> Result<()> + Sync + 'a;
 
 /// Fetches, decrypts and verifies `ids`, reading each pack's blobs in as
 /// few range requests as possible. Packs are read in parallel and the blobs
@@ -39,7 +41,7 @@ pub(crate) fn for_each_blob(repo: &Repository, ids: &[BlobId], visit: &Visit<'_>
 }
 
 /// Fetches blobs into a map (for callers that need them in their order).
-pub(crate) fn fetch_blobs(repo: &Repository, ids: &[BlobId]) -> Result<HashMap<BlobId, Vec<u8>>> {
+pub(crate) fn fetch_blobs(repo: &Repository, ids: &[BlobId]) -> Result<HashMap<BlobId, Pooled>> {
     let out = Mutex::new(HashMap::with_capacity(ids.len()));
     for_each_blob(repo, ids, &|id, data| {
         out.lock()
@@ -50,6 +52,20 @@ pub(crate) fn fetch_blobs(repo: &Repository, ids: &[BlobId]) -> Result<HashMap<B
     Ok(out.into_inner().unwrap_or_else(|p| p.into_inner()))
 }
 
+/// Largest range to read at once (one blob may pass it): each read thread
+/// holds one range, so this bounds restore memory. Measured on the 2 GB
+/// restore, whole-pack ranges peaked at 134-149 MiB and 2 MiB ranges at
+/// 82-89 MiB, at the same speed (docs/performance.md).
+fn max_range(repo: &Repository) -> u64 {
+    // Stores with many requests in flight (S3) get larger ranges: per
+    // request latency matters more there than a few MiB per thread.
+    if repo.backend().concurrency() > 2 {
+        8 << 20
+    } else {
+        2 << 20
+    }
+}
+
 fn fetch_from_pack(
     repo: &Repository,
     pack: &PackId,
@@ -58,12 +74,14 @@ fn fetch_from_pack(
 ) -> Result<()> {
     blobs.sort_by_key(|(_, l)| l.offset);
     blobs.dedup_by_key(|(id, _)| *id);
+    let cap = max_range(repo);
     let mut i = 0;
     while i < blobs.len() {
         let start = u64::from(blobs[i].1.offset);
         let mut end = start + u64::from(blobs[i].1.length);
         let mut j = i + 1;
-        while j < blobs.len() && u64::from(blobs[j].1.offset) <= end + MAX_GAP {
+        while j < blobs.len() && u64::from(blobs[j].1.offset) <= end + MAX_GAP && end - start < cap
+        {
             end = end.max(u64::from(blobs[j].1.offset) + u64::from(blobs[j].1.length));
             j += 1;
         }
@@ -72,7 +90,9 @@ fn fetch_from_pack(
             let off = (u64::from(loc.offset) - start) as usize;
             let sealed = &bytes[off..off + loc.length as usize];
             let what = format!("pack {pack} (blob {id} at offset {})", loc.offset);
-            let data = blob::decode(repo.keys(), loc.kind, id, loc.raw_len, sealed, &what)?;
+            let pool = repo.read_buffers();
+            let data =
+                blob::decode_pooled(repo.keys(), loc.kind, id, loc.raw_len, sealed, &what, pool)?;
             visit(id, data)
         })?;
         i = j;

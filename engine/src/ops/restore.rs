@@ -279,7 +279,7 @@ impl Restorer<'_> {
         // made the kernel spin on its lock (measured, docs/performance.md).
         let stripes: Vec<std::sync::Mutex<()>> =
             (0..16).map(|_| std::sync::Mutex::new(())).collect();
-        let write = |id: &BlobId, data: Vec<u8>| -> Result<()> {
+        let write = |id: &BlobId, data: crate::pool::Pooled| -> Result<()> {
             let targets = batch.wanted.get(id).ok_or_else(|| Error::NotFound {
                 kind: "blob".into(),
                 name: id.to_hex(),
