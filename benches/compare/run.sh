@@ -5,18 +5,21 @@
 # median of RUNS; repository size after the three backups.
 #
 # usage: benches/compare/run.sh [--size-gb N] [--runs N] [--work DIR] [--seed N]
-# Defaults: 2 GB, 3 runs, /dev/shm/cairn-compare (RAM: keeps disk noise out).
+#                               [--cairn-compression LEVEL]
+# Defaults: 2 GB, 3 runs, /dev/shm/cairn-compare (RAM: keeps disk noise out),
+# cairn at its default zstd level (3, as borg is run here).
 # Installs restic and borgbackup from Debian when missing.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$here/../.."
-size_gb=2; runs=3; work=/dev/shm/cairn-compare; seed=1
+size_gb=2; runs=3; work=/dev/shm/cairn-compare; seed=1; cairn_init=(init)
 while [ $# -gt 0 ]; do
     case "$1" in
         --size-gb) size_gb="$2"; shift 2 ;;
         --runs) runs="$2"; shift 2 ;;
         --work) work="$2"; shift 2 ;;
         --seed) seed="$2"; shift 2 ;;
+        --cairn-compression) cairn_init=(init --compression "$2"); shift 2 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -79,7 +82,7 @@ for run in $(seq "$runs"); do
         case $tool in
             cairn)
                 export CAIRN_REPOSITORY="$work/repo-cairn"
-                t init cairn "$cairn" init
+                t init cairn "$cairn" "${cairn_init[@]}"
                 t first cairn "$cairn" -q backup "$src"
                 t unchanged cairn "$cairn" -q backup "$src"
                 modify "$src"
@@ -111,6 +114,7 @@ for run in $(seq "$runs"); do
     done
 done
 rm -rf "$src" "$work/out"
+echo "cairn: ${cairn_init[*]}"
 python3 - "$raw" "$size_gb" "$runs" <<'PY'
 import collections, statistics, sys
 rows = collections.defaultdict(list)
@@ -126,4 +130,10 @@ for step in ["init", "first", "unchanged", "modified", "restore"]:
     print(f"{step:<12}{c:>9.2f}{r:>9.2f}{b:>9.2f}{r / c:>13.1f}x{b / c:>11.1f}x  {rc:>9.0f}{rr:>8.0f}{rb:>8.0f}")
 c, r, b = (med((t, "size"), 0) for t in ("cairn", "restic", "borg"))
 print(f"{'repo MB':<12}{c:>9.0f}{r:>9.0f}{b:>9.0f}{r / c:>13.2f}x{b / c:>11.2f}x")
+# The ratios within each run (the machine's speed drifts between runs).
+for step in ["first", "restore"]:
+    per = lambda t: [a for a, _ in rows[(t, step)]]
+    for other in ("restic", "borg"):
+        ratios = ", ".join(f"{o / c:.2f}x" for o, c in zip(per(other), per("cairn")))
+        print(f"{step} {other}/cairn per run: {ratios}")
 PY
