@@ -1,10 +1,13 @@
-//! Reusable chunk buffers for the backup pipeline.
+//! Reusable buffers: chunk buffers for the backup pipeline, decode buffers
+//! for restore and dump.
 //!
 //! Measured need: every chunk used to get a fresh megabyte buffer in an
 //! encoder thread, freed later by the upload thread. The allocator kept the
 //! freed pages per thread, so peak RSS ended far above the bytes actually in
 //! flight (docs/performance.md). Buffers now go back to this pool once their
-//! pack is stored and are reused by whichever thread needs one next.
+//! pack is stored and are reused by whichever thread needs one next. Restore
+//! had the same churn with its decode buffers; a decoded blob is now a
+//! [`Pooled`] that returns its buffer when dropped.
 
 use std::ops::{Deref, Range};
 use std::sync::{Arc, Mutex};
@@ -91,9 +94,7 @@ impl Pooled {
             pool: pool.clone(),
         }
     }
-}
 
-impl Pooled {
     /// The same buffer, showing `range` of what this showed.
     pub fn narrow(mut self, range: Range<usize>) -> Self {
         let start = self.range.start;

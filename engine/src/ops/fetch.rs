@@ -55,7 +55,7 @@ pub(crate) fn fetch_blobs(repo: &Repository, ids: &[BlobId]) -> Result<HashMap<B
 /// Largest range to read at once (one blob may pass it): each read thread
 /// holds one range, so this bounds restore memory. Measured on the 2 GB
 /// restore, whole-pack ranges peaked at 134-149 MiB and 2 MiB ranges at
-/// 82-89 MiB, at the same speed (docs/performance.md).
+/// 82-89 MiB, for about 2% of restore wall time (docs/performance.md).
 fn max_range(repo: &Repository) -> u64 {
     // Stores with many requests in flight (S3) get larger ranges: per
     // request latency matters more there than a few MiB per thread.
