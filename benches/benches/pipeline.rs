@@ -7,6 +7,7 @@
 //! runs one input).
 
 use cairn::backend::{Backend, FileKind, ObjectBackend};
+use cairn::blob::{pays_below, PROBE_SAMPLE};
 use cairn::chunker::{Chunker, ChunkerParams};
 use cairn::crypto::{ChunkingSecret, Keys, MasterSecret};
 use cairn::{
@@ -92,13 +93,13 @@ fn primitive_pipeline_mbps(data: &[u8], level: i32, mode: Mode, workers: usize) 
                             return;
                         };
                         let id = keys.blob_id(&chunk);
-                        let skip = probe && chunk.len() > 4 * PROBE && {
-                            let sample = z1.compress(&chunk[..PROBE]).expect("zstd");
-                            sample.len() > PROBE - PROBE / 32
+                        let skip = probe && chunk.len() > 4 * PROBE_SAMPLE && {
+                            let sample = z1.compress(&chunk[..PROBE_SAMPLE]).expect("zstd");
+                            sample.len() > pays_below(PROBE_SAMPLE)
                         };
                         let packed = (!skip).then(|| z.compress(&chunk).expect("zstd"));
                         let body = match packed {
-                            Some(c) if !probe || c.len() < chunk.len() - chunk.len() / 32 => c,
+                            Some(c) if !probe || c.len() < pays_below(chunk.len()) => c,
                             _ => chunk,
                         };
                         let sealed = cairn::crypto::seal(&[1; 32], &id.0, &body);
@@ -165,9 +166,6 @@ fn store_packs(rx: std::sync::mpsc::Receiver<Vec<u8>>) {
         put(parts, n);
     }
 }
-
-/// Size of the compressibility sample (as in the engine).
-const PROBE: usize = 32 * 1024;
 
 fn backup_mbps(data: &[u8]) -> f64 {
     let b = Arc::new(ObjectBackend::memory().expect("memory"));

@@ -207,24 +207,33 @@ fn zstd_decompress_into(data: &[u8], out: &mut Vec<u8>) -> std::io::Result<usize
     })
 }
 
-/// Calls `f` with the compressed bytes when they save at least 1/32 of the
-/// input; `None` when compression is off or does not pay.
+/// Blobs longer than four times this are probed first: a sample of this
+/// size is compressed at level 1, and the blob is stored raw when the
+/// sample does not pay, so incompressible data costs almost nothing.
+pub const PROBE_SAMPLE: usize = 32 * 1024;
+
+/// Compressed output of `len` bytes is kept only when shorter than this: it
+/// must save at least 1/32.
+pub const fn pays_below(len: usize) -> usize {
+    len - len / 32
+}
+
+/// Calls `f` with the compressed bytes when they pay ([`pays_below`]);
+/// `None` when compression is off or does not pay.
 fn with_compressed<R>(plain: &[u8], level: i32, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
     if level == 0 || plain.len() < 64 {
         return None;
     }
     SCRATCH.with(|cell| {
         let mut out = cell.borrow_mut();
-        // Probe a sample first so incompressible data costs almost nothing.
-        const SAMPLE: usize = 32 * 1024;
-        if plain.len() > 4 * SAMPLE {
-            let probe = zstd_compress(&plain[..SAMPLE], 1, &mut out)?;
-            if probe > SAMPLE - SAMPLE / 32 {
+        if plain.len() > 4 * PROBE_SAMPLE {
+            let probe = zstd_compress(&plain[..PROBE_SAMPLE], 1, &mut out)?;
+            if probe > pays_below(PROBE_SAMPLE) {
                 return None;
             }
         }
         let n = zstd_compress(plain, level, &mut out)?;
-        (n < plain.len() - plain.len() / 32).then(|| f(&out))
+        (n < pays_below(plain.len())).then(|| f(&out))
     })
 }
 
@@ -238,23 +247,9 @@ pub fn decode(
     sealed: &[u8],
     what: &str,
 ) -> Result<Vec<u8>> {
-    check_claim(raw_len, what)?;
-    let body = crypto::open(key(keys, kind), &aad(kind, id), sealed)
-        .ok_or_else(|| auth_failed(id, what))?;
-    let (flag, payload) = body
-        .split_first()
-        .ok_or_else(|| Error::corrupt(what, "empty blob"))?;
-    let plain = match *flag {
-        RAW => payload.to_vec(),
-        ZSTD => {
-            let mut out = Vec::with_capacity(raw_len as usize);
-            zstd_decompress_into(payload, &mut out).map_err(|e| zstd_failed(id, what, e))?;
-            out
-        }
-        other => return Err(unknown_flag(other, what)),
-    };
-    verify(keys, id, raw_len, &plain, what)?;
-    Ok(plain)
+    // A pool that keeps nothing: the buffers are ordinary allocations.
+    let unpooled = Arc::new(BufferPool::new(0));
+    decode_pooled(keys, kind, id, raw_len, sealed, what, &unpooled).map(Pooled::into_vec)
 }
 
 /// [`decode`] into buffers from `pool`. The plaintext of a raw blob stays

@@ -95,6 +95,14 @@ impl Pooled {
         }
     }
 
+    /// The bytes as a plain `Vec`, which no longer goes back to the pool.
+    pub fn into_vec(mut self) -> Vec<u8> {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.truncate(self.range.end);
+        buf.drain(..self.range.start);
+        buf
+    }
+
     /// The same buffer, showing `range` of what this showed.
     pub fn narrow(mut self, range: Range<usize>) -> Self {
         let start = self.range.start;

@@ -81,6 +81,8 @@ pub struct ObjectBackend {
     prefix: String,
     location: String,
     concurrency: usize,
+    /// See [`Backend::max_range_read`].
+    max_range_read: u64,
     bridge: AsyncBridge,
     /// The directory of a local repository: interrupted local writes leave
     /// temporaries there that the store itself never lists.
@@ -103,6 +105,7 @@ impl ObjectBackend {
             // Local disks and memory gain nothing from more uploaders, and
             // each holds a pack in memory.
             concurrency: 1,
+            max_range_read: 2 << 20,
             bridge: AsyncBridge::new(2)?,
             local_root: None,
         })
@@ -137,6 +140,8 @@ impl ObjectBackend {
         let store = super::s3_store(&bucket, opts)?;
         let mut b = Self::new(store, &prefix, url.to_string())?;
         b.concurrency = opts.concurrency.max(1);
+        // Per-request latency weighs more than a few MiB per read thread.
+        b.max_range_read = 8 << 20;
         b.bridge = AsyncBridge::new(4)?;
         Ok(b)
     }
@@ -343,6 +348,10 @@ impl Backend for ObjectBackend {
 
     fn concurrency(&self) -> usize {
         self.concurrency
+    }
+
+    fn max_range_read(&self) -> u64 {
+        self.max_range_read
     }
 
     fn size(&self, kind: FileKind, name: &str) -> Result<u64> {

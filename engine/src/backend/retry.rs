@@ -114,4 +114,8 @@ impl Backend for RetryBackend {
     fn concurrency(&self) -> usize {
         self.inner.concurrency()
     }
+
+    fn max_range_read(&self) -> u64 {
+        self.inner.max_range_read()
+    }
 }

@@ -50,20 +50,19 @@ impl Gear<'_> {
         if avg_size < LANES_FROM_AVG {
             let (ms, ml) = (self.mask_s, self.mask_l);
             let (g, gls) = (&self.gear[..], &self.gear_ls[..]);
-            let sizes = (min_size, avg_size, max_size);
-            return cut_gear(
+            let (_, len) = cut_gear(
                 source,
-                sizes.0,
-                sizes.1,
-                sizes.2,
+                min_size,
+                avg_size,
+                max_size,
                 ms,
                 ml,
                 ms << 1,
                 ml << 1,
                 g,
                 gls,
-            )
-            .1;
+            );
+            return len;
         }
         let mut remaining = source.len();
         if remaining <= min_size {

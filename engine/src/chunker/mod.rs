@@ -101,8 +101,10 @@ impl Chunker {
         self.params
     }
 
-    /// Length of the next chunk at the start of `data`. Only valid when
-    /// `data` holds at least `max_size` bytes or is the end of the input.
+    /// Length of the next chunk at the start of `data`. A length shorter
+    /// than `data` is a cut whatever follows (it depends only on the bytes
+    /// before it); `data.len()` is a cut only when `data` holds at least
+    /// `max_size` bytes or is the end of the input.
     fn next_len(&self, data: &[u8]) -> usize {
         let (mask_s, mask_l) = self.masks;
         let gear = cut::Gear {

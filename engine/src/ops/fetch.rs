@@ -52,20 +52,6 @@ pub(crate) fn fetch_blobs(repo: &Repository, ids: &[BlobId]) -> Result<HashMap<B
     Ok(out.into_inner().unwrap_or_else(|p| p.into_inner()))
 }
 
-/// Largest range to read at once (one blob may pass it): each read thread
-/// holds one range, so this bounds restore memory. Measured on the 2 GB
-/// restore, whole-pack ranges peaked at 134-149 MiB and 2 MiB ranges at
-/// 82-89 MiB, for about 2% of restore wall time (docs/performance.md).
-fn max_range(repo: &Repository) -> u64 {
-    // Stores with many requests in flight (S3) get larger ranges: per
-    // request latency matters more there than a few MiB per thread.
-    if repo.backend().concurrency() > 2 {
-        8 << 20
-    } else {
-        2 << 20
-    }
-}
-
 fn fetch_from_pack(
     repo: &Repository,
     pack: &PackId,
@@ -74,7 +60,8 @@ fn fetch_from_pack(
 ) -> Result<()> {
     blobs.sort_by_key(|(_, l)| l.offset);
     blobs.dedup_by_key(|(id, _)| *id);
-    let cap = max_range(repo);
+    // A range grows past the backend's limit by at most one blob.
+    let cap = repo.backend().max_range_read();
     let mut i = 0;
     while i < blobs.len() {
         let start = u64::from(blobs[i].1.offset);
