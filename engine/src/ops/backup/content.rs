@@ -5,7 +5,7 @@
 //! new ones. Ids come back through one small channel per chunk and are
 //! collected in order, so a single huge stream still keeps every core busy.
 
-use super::saver::{ChunkData, Saver};
+use super::saver::{ChunkData, Held, Saver};
 use crate::blob::BlobKind;
 use crate::chunker::Chunker;
 use crate::envelope;
@@ -122,33 +122,37 @@ pub(crate) fn save_reader(
     out.finish()
 }
 
-/// Chunks and stores one regular file; returns the ids and its size.
+/// Chunks and stores one regular file; returns the ids and its size. The
+/// blobs of a small file are sealed into `held`, for the caller to send.
 pub(crate) fn save_file(
     saver: &Saver,
     chunker: &Chunker,
     path: &Path,
+    held: &mut Held,
     progress: Option<&crate::Progress>,
 ) -> Result<(Vec<BlobId>, u64)> {
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let (file, len) = open_regular(path).map_err(|e| Error::io(path, e))?;
     if len < MMAP_THRESHOLD {
         let mut buf = saver.plain_buf(len as usize);
-        file.read_to_end(buf.tail())
+        // `take` reads to the end without std's size probe for files
+        // (an fstat and an lseek), which the fstat above already did.
+        file.take(u64::MAX)
+            .read_to_end(buf.tail())
             .map_err(|e| Error::io(path, e))?;
-        // Small files are named here, on the file worker, and queued
-        // without waiting: a round trip through the encode queue per small
-        // file made trees of many small files crawl.
+        // Small files are named here, on the file worker, and held for the
+        // packer without waiting: a round trip through the encode queue per
+        // small file made trees of many small files crawl.
         if let Some(p) = progress {
             crate::Progress::add(&p.bytes, buf.len() as u64);
         }
         let n = buf.len() as u64;
         let ranges: Vec<_> = chunker.slice_chunks(buf.data()).collect();
         if ranges.len() == 1 {
-            return Ok((vec![saver.save(BlobKind::Data, buf)?], n));
+            return Ok((vec![saver.save_held(BlobKind::Data, buf, held)?], n));
         }
         let ids = ranges
             .into_iter()
-            .map(|r| saver.save(BlobKind::Data, saver.plain_copy(&buf.data()[r])))
+            .map(|r| saver.save_held(BlobKind::Data, saver.plain_copy(&buf.data()[r]), held))
             .collect::<Result<Vec<_>>>()?;
         saver.recycle(buf);
         return Ok((ids, n));
@@ -166,4 +170,53 @@ pub(crate) fn save_file(
         }
     }
     out.finish()
+}
+
+/// Opens a file the walker saw as a regular file, and its size. It must
+/// still be one: a symlink put in its place is not followed, and a FIFO
+/// does not block the open.
+fn open_regular(path: &Path) -> std::io::Result<(std::fs::File, u64)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other(
+            "no longer a regular file (replaced during the backup)",
+        ));
+    }
+    Ok((file, meta.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::open_regular;
+
+    #[test]
+    fn open_regular_refuses_what_is_no_longer_a_file() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let file = tmp.path().join("file");
+        std::fs::write(&file, b"abc").expect("write");
+        assert_eq!(open_regular(&file).expect("open").1, 3);
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&file, &link).expect("symlink");
+        assert!(
+            open_regular(&link).is_err(),
+            "a symlink must not be followed"
+        );
+        let fifo = tmp.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(
+            made.expect("mkfifo (coreutils) must run").success(),
+            "mkfifo"
+        );
+        // Without O_NONBLOCK this open would wait for a writer forever.
+        let err = open_regular(&fifo).expect_err("a FIFO is not a regular file");
+        assert!(
+            err.to_string().contains("no longer a regular file"),
+            "{err}"
+        );
+    }
 }

@@ -2,9 +2,11 @@
 //! walker lists and starts directories ahead of their files' results and
 //! collects the results when a directory's tree is needed (or when too many
 //! are outstanding), so workers are not left idle at each directory's end.
+//! Files go to the workers in batches, so a tree of small files costs one
+//! hand-off per batch rather than several per file.
 
 use super::content::{make_content, save_file};
-use super::saver::Saver;
+use super::saver::{Held, Saver};
 use crate::blob::BlobKind;
 use crate::chunker::Chunker;
 use crate::envelope;
@@ -14,17 +16,60 @@ use crate::id::BlobId;
 use crate::snapshot::Summary;
 use crate::tree::{Content, Meta, Node, NodeKind, Tree};
 use crossbeam_channel::{bounded, Receiver, Sender};
+use std::cell::RefCell;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Mutex;
 
 type FileResult = Result<(Vec<BlobId>, u64)>;
 
-/// A file for a worker to chunk and store.
+/// Files in one batch at most.
+const BATCH_FILES: usize = 64;
+/// A batch is sent once its files add up to this many bytes.
+const BATCH_BYTES: u64 = 4 << 20;
+
+/// Files for a worker to chunk and store, with one reply for all.
 pub(crate) struct FileJob {
-    path: PathBuf,
-    reply: Sender<FileResult>,
+    paths: Vec<PathBuf>,
+    reply: Sender<Vec<FileResult>>,
+}
+
+/// The batch the walker is filling.
+struct OpenBatch {
+    paths: Vec<PathBuf>,
+    bytes: u64,
+    reply: Rc<BatchReply>,
+    tx: Sender<Vec<FileResult>>,
+}
+
+/// The results of one batch, received when the first is needed.
+struct BatchReply {
+    rx: Receiver<Vec<FileResult>>,
+    results: RefCell<Option<Vec<Option<FileResult>>>>,
+}
+
+/// Where one file's result will be: its batch and its place in it.
+struct Ticket {
+    batch: Rc<BatchReply>,
+    index: usize,
+}
+
+impl Ticket {
+    fn take(self) -> FileResult {
+        let mut results = self.batch.results.borrow_mut();
+        if results.is_none() {
+            let got = self.batch.rx.recv();
+            let got = got.map_err(|_| Error::invalid("file worker stopped"))?;
+            *results = Some(got.into_iter().map(Some).collect());
+        }
+        results
+            .as_mut()
+            .and_then(|r| r.get_mut(self.index))
+            .and_then(Option::take)
+            .ok_or_else(|| Error::invalid("a file worker lost a result"))?
+    }
 }
 
 /// Shared state of one tree walk.
@@ -35,6 +80,7 @@ pub(crate) struct Walker<'a> {
     pub summary: Mutex<Summary>,
     pub warnings: Mutex<Vec<String>>,
     pub progress: Option<&'a crate::Progress>,
+    batch: RefCell<Option<OpenBatch>>,
 }
 
 /// Body of a file worker thread.
@@ -45,12 +91,22 @@ pub(crate) fn file_worker(
     progress: Option<&crate::Progress>,
 ) {
     for job in rx {
-        let res = if saver.failed() {
-            Err(Error::invalid("backup aborted"))
-        } else {
-            save_file(saver, chunker, &job.path, progress)
-        };
-        let _ = job.reply.send(res);
+        let mut held = Held::default();
+        let mut results: Vec<FileResult> = job
+            .paths
+            .iter()
+            .map(|path| {
+                if saver.failed() {
+                    return Err(Error::invalid("backup aborted"));
+                }
+                save_file(saver, chunker, path, &mut held, progress)
+            })
+            .collect();
+        // The ids go back only once their blobs are on their way to a pack.
+        if saver.send_held(&mut held).is_err() {
+            results = job.paths.iter().map(|_| Err(saver.error())).collect();
+        }
+        let _ = job.reply.send(results);
     }
 }
 
@@ -75,7 +131,7 @@ const MAX_UNRESOLVED: usize = 1024;
 
 enum Slot {
     Done(Node),
-    Pending(Vec<u8>, Meta, Receiver<FileResult>, PathBuf),
+    Pending(Vec<u8>, Meta, Ticket, PathBuf),
     /// A directory whose entries are not all resolved yet.
     Dir(Vec<u8>, Meta, Slots),
 }
@@ -97,7 +153,72 @@ struct Slots {
     unresolved: usize,
 }
 
-impl Walker<'_> {
+impl<'a> Walker<'a> {
+    pub fn new(
+        saver: &'a Saver,
+        excludes: &'a Excludes,
+        jobs: Sender<FileJob>,
+        progress: Option<&'a crate::Progress>,
+    ) -> Self {
+        Walker {
+            saver,
+            excludes,
+            jobs,
+            summary: Mutex::new(Summary::default()),
+            warnings: Mutex::new(Vec::new()),
+            progress,
+            batch: RefCell::new(None),
+        }
+    }
+
+    /// Adds a file to the open batch, and sends the batch once full.
+    fn enqueue(&self, path: &Path, len: u64) -> Result<Ticket> {
+        let full = {
+            let mut open = self.batch.borrow_mut();
+            let b = open.get_or_insert_with(|| {
+                let (tx, rx) = bounded(1);
+                let reply = BatchReply {
+                    rx,
+                    results: RefCell::new(None),
+                };
+                OpenBatch {
+                    paths: Vec::new(),
+                    bytes: 0,
+                    reply: Rc::new(reply),
+                    tx,
+                }
+            });
+            b.paths.push(path.to_path_buf());
+            b.bytes += len;
+            let ticket = Ticket {
+                batch: b.reply.clone(),
+                index: b.paths.len() - 1,
+            };
+            (
+                b.paths.len() >= BATCH_FILES || b.bytes >= BATCH_BYTES,
+                ticket,
+            )
+        };
+        if full.0 {
+            self.send_batch()?;
+        }
+        Ok(full.1)
+    }
+
+    /// Sends the open batch, if any, to the workers.
+    fn send_batch(&self) -> Result<()> {
+        let Some(b) = self.batch.borrow_mut().take() else {
+            return Ok(());
+        };
+        let job = FileJob {
+            paths: b.paths,
+            reply: b.tx,
+        };
+        self.jobs
+            .send(job)
+            .map_err(|_| Error::invalid("file workers stopped"))
+    }
+
     fn warn(&self, path: &Path, e: &Error) {
         let msg = match e {
             Error::Io { source, .. } => format!("{}: {source}", path.display()),
@@ -195,14 +316,8 @@ impl Walker<'_> {
             };
             return Ok(Some(Slot::Done(Node { name, kind, meta })));
         }
-        let (tx, rx) = bounded(1);
-        self.jobs
-            .send(FileJob {
-                path: path.to_path_buf(),
-                reply: tx,
-            })
-            .map_err(|_| Error::invalid("file workers stopped"))?;
-        Ok(Some(Slot::Pending(name, meta, rx, path.to_path_buf())))
+        let ticket = self.enqueue(path, m.len())?;
+        Ok(Some(Slot::Pending(name, meta, ticket, path.to_path_buf())))
     }
 
     /// The parent's content when size, mtime, ctime and inode all match and
@@ -238,12 +353,18 @@ impl Walker<'_> {
         &self,
         name: Vec<u8>,
         meta: Meta,
-        rx: &Receiver<FileResult>,
+        ticket: Ticket,
         path: &Path,
     ) -> Result<Option<Node>> {
-        let res = rx
-            .recv()
-            .map_err(|_| Error::invalid("file worker stopped"))?;
+        let waits_on_open = self
+            .batch
+            .borrow()
+            .as_ref()
+            .is_some_and(|b| Rc::ptr_eq(&b.reply, &ticket.batch));
+        if waits_on_open {
+            self.send_batch()?;
+        }
+        let res = ticket.take();
         if let Some(p) = self.progress {
             crate::Progress::add(&p.files, 1);
             p.notify();
@@ -349,7 +470,7 @@ impl Walker<'_> {
     fn resolve_slot(&self, slot: Slot) -> Result<Option<Node>> {
         match slot {
             Slot::Done(n) => Ok(Some(n)),
-            Slot::Pending(name, meta, rx, path) => self.resolve(name, meta, &rx, &path),
+            Slot::Pending(name, meta, ticket, path) => self.resolve(name, meta, ticket, &path),
             Slot::Dir(name, meta, slots) => {
                 let tree = self.resolve_slots(slots)?;
                 let subtree = save_tree(self.saver, &tree)?;
@@ -366,4 +487,81 @@ impl Walker<'_> {
 /// Stores a tree blob.
 pub(crate) fn save_tree(saver: &Saver, tree: &Tree) -> Result<BlobId> {
     saver.save(BlobKind::Tree, envelope::encode(tree))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::backup::test_repo as repo;
+
+    /// Results come back to the right entries across several batches, and
+    /// a file that fails in the middle of a batch is a warning that leaves
+    /// its neighbours alone.
+    #[test]
+    fn batched_results_reach_their_own_entries() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let files: Vec<(PathBuf, Option<Vec<u8>>)> = (0..150)
+            .map(|i| {
+                let path = tmp.path().join(format!("f{i:03}"));
+                // Two paths are missing: one in the first batch, one in the second.
+                if i == 10 || i == 70 {
+                    return (path, None);
+                }
+                let body = format!("file {i} ").repeat(i + 1).into_bytes();
+                std::fs::write(&path, &body).expect("write");
+                (path, Some(body))
+            })
+            .collect();
+        let repo = repo();
+        let saver = Saver::start(&repo, 2, None);
+        let chunker = Chunker::new(
+            repo.config()
+                .profile(crate::config::PROFILE_FILES)
+                .expect("profile"),
+            repo.keys().chunker_seed(),
+        )
+        .expect("chunker");
+        let excludes = Excludes::default();
+        let (tx, rx) = bounded(4);
+        let nodes: Vec<Option<Node>> = std::thread::scope(|scope| {
+            for _ in 0..2 {
+                let (rx, saver, chunker) = (rx.clone(), &saver, &chunker);
+                scope.spawn(move || file_worker(saver, chunker, &rx, None));
+            }
+            let walker = Walker::new(&saver, &excludes, tx, None);
+            let slots: Vec<Slot> = files
+                .iter()
+                .map(|(path, body)| {
+                    let len = body.as_ref().map_or(0, |b| b.len() as u64);
+                    let ticket = walker.enqueue(path, len).expect("enqueue");
+                    let name = path.file_name().expect("name").as_bytes().to_vec();
+                    Slot::Pending(name, Meta::default(), ticket, path.clone())
+                })
+                .collect();
+            let nodes = slots
+                .into_iter()
+                .map(|s| walker.resolve_slot(s).expect("resolve"))
+                .collect();
+            let warnings = walker.warnings.lock().expect("lock").clone();
+            assert_eq!(warnings.len(), 2, "{warnings:?}");
+            assert!(warnings[0].contains("f010") && warnings[1].contains("f070"));
+            nodes
+        });
+        saver.finish().expect("finish");
+        for ((path, body), node) in files.iter().zip(&nodes) {
+            let Some(body) = body else {
+                assert!(node.is_none(), "{path:?} is missing yet got a node");
+                continue;
+            };
+            let node = node.as_ref().expect("node");
+            assert_eq!(node.name, path.file_name().expect("name").as_bytes());
+            let NodeKind::File { size, content } = &node.kind else {
+                panic!("not a file node");
+            };
+            assert_eq!(*size, body.len() as u64);
+            let ids = repo.chunk_list(content).expect("ids");
+            assert_eq!(ids, vec![repo.keys().blob_id(body)]);
+            assert_eq!(&repo.read_blob(&ids[0]).expect("stored"), body);
+        }
+    }
 }

@@ -20,7 +20,7 @@ use root::VDir;
 use saver::Saver;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Which snapshot to compare files against.
@@ -204,14 +204,7 @@ impl Repository {
                 scope.spawn(move || files::file_worker(saver, ch, &rx, progress));
             }
             drop(jobs_rx);
-            let walker = files::Walker {
-                saver,
-                excludes,
-                jobs: jobs_tx,
-                summary: Mutex::new(Summary::default()),
-                warnings: Mutex::new(Vec::new()),
-                progress,
-            };
+            let walker = files::Walker::new(saver, excludes, jobs_tx, progress);
             let r = paths
                 .iter()
                 .try_for_each(|p| root::add_path(&mut root, &walker, p, parent_root));
@@ -337,4 +330,16 @@ fn prepare_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let all = out.clone();
     out.retain(|p| !all.iter().any(|q| q != p && p.starts_with(q)));
     Ok(out)
+}
+
+/// A repository in memory with fast key derivation, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_repo() -> Repository {
+    use crate::backend::{Backend, ObjectBackend};
+    let b: Arc<dyn Backend> = Arc::new(ObjectBackend::memory().expect("memory backend"));
+    let opts = crate::InitOptions {
+        argon2: crate::Argon2Params::insecure_for_tests(),
+        ..Default::default()
+    };
+    Repository::init(b, &crate::Secret::passphrase("pw"), opts).expect("init")
 }

@@ -3,6 +3,8 @@
 //! ```text
 //! producer(s) --EncodeJob--> encoders (N) --Sealed--> packer --FinishedPack--> uploaders (U)
 //! ```
+//! Small blobs skip the encoders: the caller seals them and hands them to
+//! the packer itself, one at a time or a batch at once (see [`Held`]).
 //! Every channel is bounded, so memory is bounded by the queues. A blob id
 //! enters `pending` when first seen and leaves it only after its pack is
 //! stored and indexed, so a chunk seen twice in flight is stored once.
@@ -71,6 +73,33 @@ struct Sealed {
     bytes: Vec<u8>,
 }
 
+/// What the packer receives: one sealed blob, or a batch of them from one
+/// caller, so a batch of small files wakes the packer once.
+enum ToPack {
+    One(Sealed),
+    Many(Vec<Sealed>),
+}
+
+/// Small blobs a caller sealed but has not handed to the packer yet.
+///
+/// Their ids are claimed, so they must reach the packer: the caller sends
+/// them with [`Saver::send_held`] before it reports their ids to anyone,
+/// and a `Held` dropped unsent fails the session (nothing would store
+/// those blobs, while later copies of them would be skipped as in flight).
+#[derive(Default)]
+pub(crate) struct Held {
+    sealed: Vec<Sealed>,
+    shared: Option<Arc<Shared>>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(sh) = self.shared.take().filter(|_| !self.sealed.is_empty()) {
+            sh.fail(Error::invalid("sealed blobs were dropped before packing"));
+        }
+    }
+}
+
 /// Counters of what the session stored.
 #[derive(Debug, Default)]
 pub(crate) struct SaverStats {
@@ -116,7 +145,7 @@ pub(crate) struct Saver {
     shared: Arc<Shared>,
     encode_tx: Option<Sender<EncodeJob>>,
     /// For blobs small enough to seal on the calling thread.
-    pack_tx: Option<Sender<Sealed>>,
+    pack_tx: Option<Sender<ToPack>>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -141,7 +170,7 @@ impl Saver {
             pool: BufferPool::new(repo.config().pack_size as usize + POOL_SLACK),
         });
         let (encode_tx, encode_rx) = bounded::<EncodeJob>(workers * 2);
-        let (pack_tx, pack_rx) = bounded::<Sealed>(workers * 2);
+        let (pack_tx, pack_rx) = bounded::<ToPack>(workers * 2);
         let (upload_tx, upload_rx) = bounded::<FinishedPack>(0);
         let mut threads = Vec::new();
         for _ in 0..workers {
@@ -187,7 +216,15 @@ impl Saver {
     /// Stores a blob unless it is already stored or in flight; names it on
     /// the calling thread and returns its id.
     pub fn save(&self, kind: BlobKind, data: impl Into<PlainBuf>) -> Result<BlobId> {
-        let data = data.into();
+        let mut held = Held::default();
+        let id = self.save_held(kind, data.into(), &mut held)?;
+        self.send_held(&mut held)?;
+        Ok(id)
+    }
+
+    /// [`Saver::save`], except that a small blob is sealed into `held`
+    /// instead of being sent to the packer at once.
+    pub fn save_held(&self, kind: BlobKind, data: PlainBuf, held: &mut Held) -> Result<BlobId> {
         if data.len() > blob::MAX_BLOB_SIZE as usize {
             return Err(Error::invalid(format!(
                 "a {kind:?} blob of {} bytes exceeds the {} byte limit (a directory with too many entries?)",
@@ -198,7 +235,10 @@ impl Saver {
         let id = self.shared.repo.keys().blob_id(data.data());
         if self.shared.claim(&id) {
             if data.len() <= SEAL_HERE_MAX {
-                self.seal_here(kind, id, data)?;
+                // For small blobs the trip through the encoders cost more in
+                // thread wake-ups than the work itself.
+                held.shared.get_or_insert_with(|| self.shared.clone());
+                held.sealed.push(seal(&self.shared, kind, id, data));
             } else {
                 self.send(EncodeJob {
                     kind,
@@ -216,16 +256,18 @@ impl Saver {
         Ok(id)
     }
 
-    /// Compresses and seals a claimed blob on the calling thread and hands it
-    /// to the packer: for small files, the trip through the encoders cost
-    /// more in thread wake-ups than the work itself.
-    fn seal_here(&self, kind: BlobKind, id: BlobId, data: PlainBuf) -> Result<()> {
+    /// Hands the blobs in `held` to the packer, in one message.
+    pub fn send_held(&self, held: &mut Held) -> Result<()> {
+        let msg = match held.sealed.len() {
+            0 => return Ok(()),
+            1 => ToPack::One(held.sealed.remove(0)),
+            _ => ToPack::Many(std::mem::take(&mut held.sealed)),
+        };
         let tx = self
             .pack_tx
             .as_ref()
             .ok_or_else(|| Error::invalid("saver finished"))?;
-        let sealed = seal(&self.shared, kind, id, data);
-        tx.send(sealed).map_err(|_| self.take_error())
+        tx.send(msg).map_err(|_| self.take_error())
     }
 
     /// Hands a buffer the caller is done with back to the pool.
@@ -311,7 +353,7 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
         .unwrap_or_else(|e| panic!("cannot start thread {name}: {e}"))
 }
 
-fn encoder(sh: &Shared, rx: &Receiver<EncodeJob>, tx: &Sender<Sealed>) {
+fn encoder(sh: &Shared, rx: &Receiver<EncodeJob>, tx: &Sender<ToPack>) {
     for job in rx {
         if sh.failed.load(Ordering::Relaxed) {
             continue;
@@ -331,7 +373,7 @@ fn encoder(sh: &Shared, rx: &Receiver<EncodeJob>, tx: &Sender<Sealed>) {
                 id
             }
         };
-        if tx.send(seal(sh, job.kind, id, data)).is_err() {
+        if tx.send(ToPack::One(seal(sh, job.kind, id, data))).is_err() {
             return;
         }
     }
@@ -353,18 +395,51 @@ fn seal(sh: &Shared, kind: BlobKind, id: BlobId, data: PlainBuf) -> Sealed {
     }
 }
 
-fn packer(sh: &Shared, rx: &Receiver<Sealed>, tx: &Sender<FinishedPack>) {
-    let target = sh.repo.config().pack_size as usize;
+fn packer(sh: &Shared, rx: &Receiver<ToPack>, tx: &Sender<FinishedPack>) {
+    let mut packs = Packs {
+        target: sh.repo.config().pack_size as usize,
+        data: PackWriter::new(BlobKind::Data),
+        tree: PackWriter::new(BlobKind::Tree),
+    };
+    for msg in rx {
+        let sent = match msg {
+            ToPack::One(s) => packs.add(sh, s, tx),
+            ToPack::Many(all) => all.into_iter().try_for_each(|s| packs.add(sh, s, tx)),
+        };
+        if sent.is_err() {
+            return;
+        }
+    }
     let meta = sh.repo.keys().meta;
-    let mut data = PackWriter::new(BlobKind::Data);
-    let mut tree = PackWriter::new(BlobKind::Tree);
-    for s in rx {
+    for w in [packs.data, packs.tree] {
+        if !w.is_empty() && tx.send(w.finish(&meta)).is_err() {
+            return;
+        }
+    }
+}
+
+/// The packer's open packs, one per blob kind.
+struct Packs {
+    target: usize,
+    data: PackWriter,
+    tree: PackWriter,
+}
+
+impl Packs {
+    /// Adds a blob and sends its pack on once full; `Err` when the
+    /// uploaders are gone.
+    fn add(
+        &mut self,
+        sh: &Shared,
+        s: Sealed,
+        tx: &Sender<FinishedPack>,
+    ) -> std::result::Result<(), ()> {
         let raw = u64::from(s.raw_len);
         let stored = s.bytes.len() as u64;
         let w = if s.kind == BlobKind::Data {
-            &mut data
+            &mut self.data
         } else {
-            &mut tree
+            &mut self.tree
         };
         w.add(s.id, s.raw_len, s.bytes);
         sh.stats.blobs_added.fetch_add(1, Ordering::Relaxed);
@@ -375,17 +450,11 @@ fn packer(sh: &Shared, rx: &Receiver<Sealed>, tx: &Sender<FinishedPack>) {
         if let Some(p) = &sh.progress {
             crate::Progress::add(&p.bytes_added, stored);
         }
-        if w.len() >= target {
+        if w.len() >= self.target {
             let full = std::mem::replace(w, PackWriter::new(s.kind));
-            if tx.send(full.finish(&meta)).is_err() {
-                return;
-            }
+            return tx.send(full.finish(&sh.repo.keys().meta)).map_err(|_| ());
         }
-    }
-    for w in [data, tree] {
-        if !w.is_empty() && tx.send(w.finish(&meta)).is_err() {
-            return;
-        }
+        Ok(())
     }
 }
 
@@ -454,4 +523,49 @@ fn flush_index(sh: &Shared, force: bool) -> Result<()> {
         std::mem::take(&mut *idx)
     };
     sh.repo.save_index_file(&file).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::backup::test_repo as repo;
+
+    #[test]
+    fn held_blobs_are_stored_once_sent() {
+        let repo = repo();
+        let saver = Saver::start(&repo, 1, None);
+        let mut held = Held::default();
+        let a = saver
+            .save_held(BlobKind::Data, PlainBuf::copy_of(b"first"), &mut held)
+            .expect("save");
+        let b = saver
+            .save_held(BlobKind::Data, PlainBuf::copy_of(b"second"), &mut held)
+            .expect("save");
+        // A copy of a held blob is in flight: claimed, not held twice.
+        saver
+            .save_held(BlobKind::Data, PlainBuf::copy_of(b"first"), &mut held)
+            .expect("save");
+        assert_eq!(held.sealed.len(), 2);
+        saver.send_held(&mut held).expect("send");
+        saver.finish().expect("finish");
+        assert_eq!(repo.read_blob(&a).expect("a"), b"first");
+        assert_eq!(repo.read_blob(&b).expect("b"), b"second");
+    }
+
+    /// Claimed blobs that never reach the packer would be skipped by every
+    /// later copy, so dropping them must fail the session.
+    #[test]
+    fn dropping_held_blobs_fails_the_session() {
+        let repo = repo();
+        let saver = Saver::start(&repo, 1, None);
+        let mut held = Held::default();
+        saver
+            .save_held(BlobKind::Data, PlainBuf::copy_of(b"lost"), &mut held)
+            .expect("save");
+        drop(held);
+        let err = saver
+            .finish()
+            .expect_err("a lost blob must fail the backup");
+        assert!(err.to_string().contains("dropped before packing"), "{err}");
+    }
 }
