@@ -5,14 +5,22 @@
 # median of RUNS; repository size after the three backups.
 #
 # usage: benches/compare/run.sh [--size-gb N] [--runs N] [--work DIR] [--seed N]
-#                               [--cairn-compression LEVEL]
-# Defaults: 2 GB, 3 runs, /dev/shm/cairn-compare (RAM: keeps disk noise out),
-# cairn at its default zstd level (3, as borg is run here).
+#                               [--cairn-compression LEVEL] [--settle SECONDS]
+# Defaults: 2 GB, 5 runs, /dev/shm/cairn-compare (RAM: keeps disk noise out),
+# cairn at its default zstd level (3, as borg is run here), 3 s of settling.
 # Installs restic and borgbackup from Debian when missing.
+#
+# Fairness: one untimed warm-up backup per tool comes first; the order of
+# the tools rotates from run to run (cairn first, then restic first, then
+# borg first, ...), so no tool always runs right after the previous run's
+# cleanup; and after each cleanup and copy the script syncs and waits
+# SETTLE seconds, so the kernel's background work on the gigabytes just
+# freed (on a VM, handing free pages back to the host) does not land on the
+# first timed step of whichever tool is next.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$here/../.."
-size_gb=2; runs=3; work=/dev/shm/cairn-compare; seed=1; cairn_init=(init)
+size_gb=2; runs=5; work=/dev/shm/cairn-compare; seed=1; cairn_init=(init); settle=3
 while [ $# -gt 0 ]; do
     case "$1" in
         --size-gb) size_gb="$2"; shift 2 ;;
@@ -20,6 +28,7 @@ while [ $# -gt 0 ]; do
         --work) work="$2"; shift 2 ;;
         --seed) seed="$2"; shift 2 ;;
         --cairn-compression) cairn_init=(init --compression "$2"); shift 2 ;;
+        --settle) settle="$2"; shift 2 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -73,12 +82,30 @@ for i in range(200):
 PY
 }
 
+# Warm-up, untimed: one first backup per tool into a scratch repository.
+# Right after the build above, the first timed step was often far slower
+# than the same step a minute later (cairn's first backup: 4.26 s, then
+# 2.85 s; in four script runs without a warm-up, run 1's was the slowest
+# of its set), and without a warm-up that step would always be cairn's.
+warm="$work/warm"
+rm -rf "$warm"
+CAIRN_REPOSITORY="$warm/cairn" "$cairn" -q "${cairn_init[@]}" >/dev/null 2>&1
+CAIRN_REPOSITORY="$warm/cairn" "$cairn" -q backup "$data" >/dev/null
+restic -q init -r "$warm/restic" >/dev/null && restic -q -r "$warm/restic" backup "$data" >/dev/null
+borg init -e repokey "$warm/borg" >/dev/null 2>&1 && borg create --compression zstd,3 "$warm/borg::w" "$data"
+rm -rf "$warm"
+
+tools=(cairn restic borg)
 for run in $(seq "$runs"); do
-    echo "run $run/$runs" >&2
+    # Rotate the order: run 1 cairn restic borg, run 2 restic borg cairn, ...
+    shift_by=$(( (run - 1) % 3 ))
+    order=("${tools[@]:shift_by}" "${tools[@]:0:shift_by}")
+    echo "run $run/$runs: ${order[*]}" >&2
     src="$work/src"
-    for tool in cairn restic borg; do
+    for tool in "${order[@]}"; do
         rm -rf "$src" "$work/repo-$tool" "$work/out"
         cp -a "$data" "$src"
+        sync; sleep "$settle"
         case $tool in
             cairn)
                 export CAIRN_REPOSITORY="$work/repo-cairn"
@@ -130,10 +157,12 @@ for step in ["init", "first", "unchanged", "modified", "restore"]:
     print(f"{step:<12}{c:>9.2f}{r:>9.2f}{b:>9.2f}{r / c:>13.1f}x{b / c:>11.1f}x  {rc:>9.0f}{rr:>8.0f}{rb:>8.0f}")
 c, r, b = (med((t, "size"), 0) for t in ("cairn", "restic", "borg"))
 print(f"{'repo MB':<12}{c:>9.0f}{r:>9.0f}{b:>9.0f}{r / c:>13.2f}x{b / c:>11.2f}x")
-# The ratios within each run (the machine's speed drifts between runs).
-for step in ["first", "restore"]:
+# The ratios within each run (the machine's speed drifts between runs),
+# and their median: the figure the targets are judged by.
+for step in ["first", "unchanged", "modified", "restore"]:
     per = lambda t: [a for a, _ in rows[(t, step)]]
     for other in ("restic", "borg"):
-        ratios = ", ".join(f"{o / c:.2f}x" for o, c in zip(per(other), per("cairn")))
-        print(f"{step} {other}/cairn per run: {ratios}")
+        ratios = [o / c for o, c in zip(per(other), per("cairn"))]
+        listed = ", ".join(f"{r:.2f}x" for r in ratios)
+        print(f"{step} {other}/cairn per run: {listed}; median {statistics.median(ratios):.2f}x")
 PY
