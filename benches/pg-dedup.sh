@@ -13,16 +13,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 work="${1:-/dev/shm/cairn-pgdedup}"
 scale="${SCALE:-30}"
-bin="${CAIRN_PG_BIN:-/usr/lib/postgresql/15/bin}"
-rm -rf "$work"; mkdir -p "$work"
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[ "$(id -u)" = 0 ] && chown postgres: "$work"
-as_pg "$bin/initdb" -D "$work/data" -A trust -U postgres --no-sync >/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-as_pg "$bin/pg_ctl" -D "$work/data" -o "-p $port -k $work -c listen_addresses='' -c fsync=off -c max_wal_size=4GB" -l "$work/log" -w start >/dev/null
-trap 'as_pg "$bin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null' EXIT
-export PGHOST="$work" PGPORT="$port" PGUSER=postgres
-psql() { "$bin/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+. "$here/pg-cluster.sh"
+pg_cluster "$work" max_wal_size=4GB
 psql -d postgres -c "CREATE DATABASE a"
 "$bin/pgbench" -i -q -s "$scale" a 2>/dev/null
 psql -d a <<'SQL'
