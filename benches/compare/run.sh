@@ -82,6 +82,30 @@ for i in range(200):
 PY
 }
 
+untimed() { # NAME TOOL CMD...: as t, without timing
+    shift 2
+    "$@" >/dev/null 2>"$work/last.err" || { cat "$work/last.err" >&2; exit 1; }
+}
+
+start() { # TOOL REPO SRC STEP: init and first backup, each through STEP (t or untimed)
+    local tool="$1" r="$2" from="$3" step="$4"
+    case $tool in
+        cairn)
+            export CAIRN_REPOSITORY="$r"
+            "$step" init cairn "$cairn" "${cairn_init[@]}"
+            "$step" first cairn "$cairn" -q backup "$from"
+            ;;
+        restic)
+            "$step" init restic restic -q init -r "$r"
+            "$step" first restic restic -q -r "$r" backup "$from"
+            ;;
+        borg)
+            "$step" init borg borg init -e repokey "$r"
+            "$step" first borg borg create --compression zstd,3 "$r::a" "$from"
+            ;;
+    esac
+}
+
 # Warm-up, untimed: one first backup per tool into a scratch repository.
 # Right after the build above, the first timed step was often far slower
 # than the same step a minute later (cairn's first backup: 4.26 s, then
@@ -89,10 +113,7 @@ PY
 # of its set), and without a warm-up that step would always be cairn's.
 warm="$work/warm"
 rm -rf "$warm"
-CAIRN_REPOSITORY="$warm/cairn" "$cairn" -q "${cairn_init[@]}" >/dev/null 2>&1
-CAIRN_REPOSITORY="$warm/cairn" "$cairn" -q backup "$data" >/dev/null
-restic -q init -r "$warm/restic" >/dev/null && restic -q -r "$warm/restic" backup "$data" >/dev/null
-borg init -e repokey "$warm/borg" >/dev/null 2>&1 && borg create --compression zstd,3 "$warm/borg::w" "$data"
+for tool in cairn restic borg; do start "$tool" "$warm/$tool" "$data" untimed; done
 rm -rf "$warm"
 
 tools=(cairn restic borg)
@@ -103,14 +124,13 @@ for run in $(seq "$runs"); do
     echo "run $run/$runs: ${order[*]}" >&2
     src="$work/src"
     for tool in "${order[@]}"; do
-        rm -rf "$src" "$work/repo-$tool" "$work/out"
+        r="$work/repo-$tool"
+        rm -rf "$src" "$r" "$work/out"
         cp -a "$data" "$src"
         sync; sleep "$settle"
+        start "$tool" "$r" "$src" t
         case $tool in
             cairn)
-                export CAIRN_REPOSITORY="$work/repo-cairn"
-                t init cairn "$cairn" "${cairn_init[@]}"
-                t first cairn "$cairn" -q backup "$src"
                 t unchanged cairn "$cairn" -q backup "$src"
                 modify "$src"
                 t modified cairn "$cairn" -q backup "$src"
@@ -118,18 +138,12 @@ for run in $(seq "$runs"); do
                 t restore cairn "$cairn" -q restore latest --target "$work/out"
                 ;;
             restic)
-                r="$work/repo-restic"
-                t init restic restic -q init -r "$r"
-                t first restic restic -q -r "$r" backup "$src"
                 t unchanged restic restic -q -r "$r" backup "$src"
                 modify "$src"
                 t modified restic restic -q -r "$r" backup "$src"
                 t restore restic restic -q -r "$r" restore latest --target "$work/out"
                 ;;
             borg)
-                r="$work/repo-borg"
-                t init borg borg init -e repokey "$r"
-                t first borg borg create --compression zstd,3 "$r::a" "$src"
                 t unchanged borg borg create --compression zstd,3 "$r::b" "$src"
                 modify "$src"
                 t modified borg borg create --compression zstd,3 "$r::c" "$src"
@@ -137,7 +151,7 @@ for run in $(seq "$runs"); do
                 t restore borg sh -c "cd '$work/out' && borg extract '$r::c'"
                 ;;
         esac
-        echo "$tool size $(du -sm "$work/repo-$tool" | cut -f1) 0" >> "$raw"
+        echo "$tool size $(du -sm "$r" | cut -f1) 0" >> "$raw"
     done
 done
 rm -rf "$src" "$work/out"
