@@ -79,6 +79,17 @@ pub fn check_header<'a>(
     Ok(&bytes[HEADER_LEN..])
 }
 
+/// The version in an envelope's header (for structures read in several
+/// versions); `Corrupt` without the magic.
+pub fn header_version(bytes: &[u8], what: &str) -> Result<u32> {
+    if bytes.len() < HEADER_LEN || &bytes[..3] != MAGIC {
+        return Err(Error::corrupt(what, "not a cairn file (bad magic)"));
+    }
+    let mut v = [0u8; 4];
+    v.copy_from_slice(&bytes[4..8]);
+    Ok(u32::from_le_bytes(v))
+}
+
 /// Serialises `value` with postcard, seals it, and prefixes the header.
 pub fn seal<T: Serialize>(kind: EnvelopeKind, version: u32, key: &[u8; 32], value: &T) -> Vec<u8> {
     let h = header(kind, version);

@@ -27,6 +27,18 @@ pub enum Error {
     /// No key slot accepted the given secret.
     #[error("wrong key: no key slot of this repository accepts the given secret")]
     WrongKey,
+    /// No key slot that was tried accepted the secret, and some slots were
+    /// not tried because of their cost (name yours with a key hint).
+    #[error(
+        "wrong key: none of the {tried} key slot(s) tried accepts the given secret; {skipped} \
+         costly slot(s) were not tried (name your slot with --key-hint ID, see `key list`)"
+    )]
+    KeySlotsSkipped {
+        /// Slots tried.
+        tried: usize,
+        /// Slots left untried because of their cost.
+        skipped: usize,
+    },
     /// A repository object does not exist.
     #[error("{kind} {name} not found in the repository")]
     NotFound {
@@ -91,6 +103,11 @@ pub enum Error {
     /// Deletion refused: the repository or key slot is append-only.
     #[error("{0} refused: this repository (or the key used to open it) is append-only")]
     AppendOnly(String),
+    /// A backup lost the protection of its session markers long enough for
+    /// prune to treat it as dead, and prune planned deletions meanwhile; no
+    /// snapshot was stored.
+    #[error("backup session lost: {0}")]
+    SessionLost(String),
     /// The last key slot cannot be removed.
     #[error("cannot remove the last key slot: the repository would become unreadable")]
     LastKeySlot,

@@ -1,9 +1,11 @@
 //! Key slots: each wraps the master secret under one user secret.
 //!
-//! File `keys/<random id>`: envelope header (kind `K`, version 1) followed by
-//! the postcard-encoded [`KeySlot`] in clear. Only `wrapped` is secret: the
-//! master secret sealed under the slot's key-encryption key, with the header
-//! and the slot kind as AAD.
+//! File `keys/<random id>`: envelope header (kind `K`, version 3) followed by
+//! the postcard-encoded [`KeySlot`] in clear and a checksum. Only `wrapped`
+//! is secret: the master secret sealed under the slot's key-encryption key.
+//! Since version 3 its AAD covers every other field of the slot, so the
+//! clear fields (the `append_only` flag above all) cannot be changed
+//! without the slot failing to open.
 
 use crate::crypto::{self, Argon2Params, Kdf, MasterSecret};
 use crate::envelope::{self, EnvelopeKind};
@@ -13,8 +15,9 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::Path;
 
-/// Version of the key slot file (2 added the trailing checksum).
-pub const KEY_VERSION: u32 = 2;
+/// Version of the key slot file (2 added the trailing checksum, 3 binds
+/// every clear field into the AAD of `wrapped`).
+pub const KEY_VERSION: u32 = 3;
 
 /// Length of the unkeyed BLAKE3 checksum that ends a version-2 slot file.
 const CHECKSUM_LEN: usize = 32;
@@ -48,6 +51,10 @@ pub struct KeySlot {
     /// Sessions opened with this slot may not delete anything (forget,
     /// prune, key removal).
     pub append_only: bool,
+    /// File version it was read from (not stored in the body): from 3 on,
+    /// the clear fields are authenticated.
+    #[serde(skip)]
+    pub version: u32,
 }
 
 /// A secret offered to open a repository or to create a slot.
@@ -165,7 +172,7 @@ impl Secret {
 
     /// Could this secret open a slot of `kind`? Passphrases and command
     /// outputs are interchangeable (both go through argon2id).
-    fn fits(&self, kind: SlotKind) -> bool {
+    pub(crate) fn fits(&self, kind: SlotKind) -> bool {
         match self {
             Secret::KeyFile(_) => kind == SlotKind::KeyFile,
             _ => kind != SlotKind::KeyFile,
@@ -173,8 +180,8 @@ impl Secret {
     }
 }
 
-fn slot_aad(kind: SlotKind) -> Vec<u8> {
-    // Fixed at version 1: the wrapping does not change with the file layout.
+/// AAD of `wrapped` in slot files of versions 1 and 2: the slot kind only.
+fn legacy_aad(kind: SlotKind) -> Vec<u8> {
     let mut aad = envelope::header(EnvelopeKind::Key, 1).to_vec();
     aad.extend_from_slice(b"cairn-key-slot");
     aad.push(kind as u8);
@@ -182,12 +189,38 @@ fn slot_aad(kind: SlotKind) -> Vec<u8> {
 }
 
 impl KeySlot {
-    /// Wraps `master` under `secret`.
+    /// AAD of `wrapped`: from version 3, the header and every clear field
+    /// (the slot's encoding with `wrapped` empty).
+    pub fn aad(&self) -> Vec<u8> {
+        if self.version < 3 {
+            return legacy_aad(self.kind);
+        }
+        let mut aad = envelope::header(EnvelopeKind::Key, self.version).to_vec();
+        aad.extend_from_slice(b"cairn-key-slot-v3");
+        let bound = KeySlot {
+            wrapped: Vec::new(),
+            ..self.clone()
+        };
+        aad.extend_from_slice(&envelope::encode(&bound));
+        aad
+    }
+
+    /// True when the clear fields (kind, KDF, times, labels, the
+    /// append-only flag) are authenticated by the wrapping (version 3).
+    pub fn fields_authenticated(&self) -> bool {
+        self.version >= 3
+    }
+}
+
+impl KeySlot {
+    /// Wraps `master` under `secret`. With `append_only`, sessions opened
+    /// with the slot may not delete anything.
     pub fn create(
         master: &MasterSecret,
         secret: &Secret,
         argon: Argon2Params,
         label: &str,
+        append_only: bool,
     ) -> Result<Self> {
         let kind = secret.kind();
         let kdf = match secret {
@@ -200,30 +233,51 @@ impl KeySlot {
             },
         };
         let kek = kdf.derive(secret.bytes())?;
-        Ok(KeySlot {
+        let mut slot = KeySlot {
             kind,
             kdf,
-            wrapped: crypto::seal(&kek, &slot_aad(kind), &master.0),
+            wrapped: Vec::new(),
             created_ns: crate::snapshot::now_ns(),
             host: crate::snapshot::hostname(),
             label: label.to_string(),
-            append_only: false,
-        })
+            append_only,
+            version: KEY_VERSION,
+        };
+        slot.wrapped = crypto::seal(&kek, &slot.aad(), &master.0);
+        Ok(slot)
     }
 
-    /// Unwraps the master secret, or `None` if the secret does not fit.
+    /// Unwraps the master secret, or `None` if the secret does not fit (or
+    /// a clear field of a version-3 slot was altered).
     pub fn unwrap_master(&self, secret: &Secret) -> Result<Option<MasterSecret>> {
         if !secret.fits(self.kind) {
             return Ok(None);
         }
         let kek = self.kdf.derive(secret.bytes())?;
-        Ok(crypto::open(&kek, &slot_aad(self.kind), &self.wrapped)
+        Ok(crypto::open(&kek, &self.aad(), &self.wrapped)
             .and_then(|m| <[u8; 32]>::try_from(m.as_slice()).ok())
             .map(MasterSecret))
     }
 
+    /// Relative cost of trying this slot (Argon2 memory × passes; 0 for
+    /// key-file slots), for trying cheap slots first.
+    pub fn cost(&self) -> u64 {
+        match &self.kdf {
+            Kdf::Argon2id { params, .. } => {
+                u64::from(params.m_cost_kib) * u64::from(params.t_cost.max(1))
+            }
+            Kdf::Blake3 { .. } => 0,
+        }
+    }
+
+    /// True when opening this slot runs Argon2.
+    pub fn is_stretched(&self) -> bool {
+        matches!(self.kdf, Kdf::Argon2id { .. })
+    }
+
     /// Serialised file bytes: header, clear body, and a checksum of both
-    /// (so a damaged slot is told apart from a wrong secret).
+    /// (so a damaged slot is told apart from a wrong secret). Always in the
+    /// current version: a slot is never rewritten in an older one.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = envelope::header(EnvelopeKind::Key, KEY_VERSION).to_vec();
         out.extend_from_slice(&envelope::encode(self));
@@ -235,8 +289,11 @@ impl KeySlot {
     /// Parses file bytes (version 1 has no checksum).
     pub fn from_bytes(bytes: &[u8], what: &str) -> Result<Self> {
         let body = envelope::check_header(EnvelopeKind::Key, KEY_VERSION, bytes, what)?;
-        if bytes[4] == 1 {
-            return envelope::decode(body, what);
+        let version = u32::from(bytes[4]);
+        if version == 1 {
+            let mut slot: KeySlot = envelope::decode(body, what)?;
+            slot.version = 1;
+            return Ok(slot);
         }
         let split = bytes
             .len()
@@ -249,7 +306,9 @@ impl KeySlot {
                 "checksum mismatch (damaged or truncated)",
             ));
         }
-        envelope::decode(&bytes[envelope::HEADER_LEN..split], what)
+        let mut slot: KeySlot = envelope::decode(&bytes[envelope::HEADER_LEN..split], what)?;
+        slot.version = version;
+        Ok(slot)
     }
 }
 
@@ -264,7 +323,7 @@ mod tests {
         fn codec_round_trip(pass in prop::collection::vec(any::<u8>(), 1..40), label in ".{0,20}") {
             let m = MasterSecret([4; 32]);
             let s = Secret::Passphrase(pass);
-            let slot = KeySlot::create(&m, &s, Argon2Params::insecure_for_tests(), &label).expect("creates");
+            let slot = KeySlot::create(&m, &s, Argon2Params::insecure_for_tests(), &label, false).expect("creates");
             let back = KeySlot::from_bytes(&slot.to_bytes(), "k").expect("parses");
             prop_assert_eq!(&back, &slot);
             prop_assert_eq!(back.unwrap_master(&s).expect("kdf").map(|m| m.0), Some([4; 32]));
@@ -279,6 +338,7 @@ mod tests {
             &Secret::passphrase("a"),
             Argon2Params::insecure_for_tests(),
             "",
+            false,
         )
         .expect("creates");
         assert!(slot
@@ -289,6 +349,57 @@ mod tests {
             .unwrap_master(&Secret::KeyFile([0; 32]))
             .expect("kdf")
             .is_none());
+    }
+
+    #[test]
+    fn clear_fields_cannot_be_changed_without_breaking_the_slot() {
+        let m = MasterSecret([4; 32]);
+        let s = Secret::passphrase("pw");
+        let slot = KeySlot::create(&m, &s, Argon2Params::insecure_for_tests(), "ci", true)
+            .expect("creates");
+        assert!(slot.fields_authenticated());
+        // A storage writer flips the flag and recomputes the checksum.
+        let mut flipped = KeySlot::from_bytes(&slot.to_bytes(), "k").expect("parses");
+        flipped.append_only = false;
+        let flipped = KeySlot::from_bytes(&flipped.to_bytes(), "k").expect("parses");
+        assert!(flipped.unwrap_master(&s).expect("kdf").is_none());
+        let mut relabelled = slot.clone();
+        relabelled.label = "admin".into();
+        assert!(relabelled.unwrap_master(&s).expect("kdf").is_none());
+        assert!(slot.unwrap_master(&s).expect("kdf").is_some());
+    }
+
+    /// A version-2 slot file (the layout before the clear fields were
+    /// bound) still opens, and says its fields are not authenticated.
+    #[test]
+    fn version_2_slots_still_open() {
+        let m = MasterSecret([6; 32]);
+        let s = Secret::passphrase("old");
+        let kdf = Kdf::Argon2id {
+            params: Argon2Params::insecure_for_tests(),
+            salt: [1; 16],
+        };
+        let kek = kdf.derive(b"old").expect("kdf");
+        let slot = KeySlot {
+            kind: SlotKind::Passphrase,
+            kdf,
+            wrapped: crypto::seal(&kek, &legacy_aad(SlotKind::Passphrase), &m.0),
+            created_ns: 1,
+            host: "h".into(),
+            label: "l".into(),
+            append_only: true,
+            version: 2,
+        };
+        let mut file = envelope::header(EnvelopeKind::Key, 2).to_vec();
+        file.extend_from_slice(&envelope::encode(&slot));
+        let sum = blake3::hash(&file);
+        file.extend_from_slice(sum.as_bytes());
+        let back = KeySlot::from_bytes(&file, "v2").expect("parses");
+        assert_eq!(back.version, 2);
+        assert!(!back.fields_authenticated());
+        assert!(back.append_only);
+        let got = back.unwrap_master(&s).expect("kdf").expect("opens");
+        assert_eq!(got.0, m.0);
     }
 
     #[test]

@@ -70,6 +70,7 @@ mod progress;
 mod repo;
 pub mod snapshot;
 pub mod tree;
+pub mod unlock;
 
 pub use crypto::Argon2Params;
 pub use error::{Error, Result};
@@ -79,7 +80,7 @@ pub use ops::backup::{BackupOptions, BackupResult, ParentChoice, StreamSource};
 pub use ops::restore::{RestoreOptions, RestoreSummary};
 pub use ops::stats::RepoStats;
 pub use progress::Progress;
-pub use repo::{InitOptions, Repository};
+pub use repo::{InitOptions, OpenOptions, Repository};
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {

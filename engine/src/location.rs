@@ -1,6 +1,6 @@
 //! Parsing repository locations.
 
-use crate::backend::{Backend, ObjectBackend, RetryBackend, S3Options};
+use crate::backend::{Backend, LocalBackend, ObjectBackend, RetryBackend, S3Options};
 use crate::error::{Error, Result};
 use std::sync::Arc;
 
@@ -29,9 +29,8 @@ pub fn open_backend_with(location: &str, create: bool, s3: &S3Options) -> Result
     if path.is_empty() {
         return Err(Error::invalid("empty repository location"));
     }
-    let dir = std::path::Path::new(path);
-    if !create && !dir.is_dir() {
-        return Err(Error::RepositoryNotFound(location.to_string()));
+    match LocalBackend::new(std::path::Path::new(path), create) {
+        Err(Error::RepositoryNotFound(_)) => Err(Error::RepositoryNotFound(location.to_string())),
+        other => Ok(Arc::new(other?)),
     }
-    Ok(Arc::new(ObjectBackend::local(dir)?))
 }

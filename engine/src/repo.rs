@@ -49,6 +49,23 @@ impl Default for InitOptions {
     }
 }
 
+/// Options for [`Repository::open_with`].
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct OpenOptions {
+    /// Id (or prefix) of the key slot to try first, without the cost
+    /// limits that apply to other slots (see [`crate::unlock`]).
+    pub key_hint: Option<String>,
+}
+
+impl OpenOptions {
+    /// Tries the slot whose id starts with `hint` first.
+    pub fn key_hint(mut self, hint: impl Into<String>) -> Self {
+        self.key_hint = Some(hint.into());
+        self
+    }
+}
+
 /// Free decode buffers a repository keeps for reuse: a few blobs per
 /// read thread at the default 1 MiB chunk size.
 const READ_BUFFERS_KEPT: usize = 16 << 20;
@@ -71,6 +88,8 @@ pub(crate) struct Inner {
     pub index_problems: std::sync::Mutex<Vec<String>>,
     /// Deletion plans already applied to the index.
     pub plans_seen: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Index files loaded into the index.
+    pub index_files: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// An open repository. Cheap to clone; all clones share the index.
@@ -149,7 +168,7 @@ impl Repository {
             }
             config.profiles = p;
         }
-        let slot = KeySlot::create(&master, secret, opts.argon2, &opts.label)?;
+        let slot = KeySlot::create(&master, secret, opts.argon2, &opts.label, false)?;
         let key_id = KeyId(crate::id::random_bytes());
         // Key first, config last: a repository without config does not exist.
         backend.create(
@@ -189,6 +208,7 @@ impl Repository {
                 append_only_slot: key_id.1,
                 index: RwLock::new(index),
                 plans_seen: std::sync::Mutex::new(std::collections::HashSet::new()),
+                index_files: std::sync::Mutex::new(std::collections::HashSet::new()),
                 index_problems: std::sync::Mutex::new(Vec::new()),
                 read_pool: std::sync::OnceLock::new(),
                 read_buffers: Arc::new(crate::pool::BufferPool::new(READ_BUFFERS_KEPT)),
@@ -199,6 +219,15 @@ impl Repository {
     /// Opens a repository with a secret that one of its key slots accepts,
     /// and loads the index.
     pub fn open(backend: Arc<dyn Backend>, secret: &Secret) -> Result<Self> {
+        Self::open_with(backend, secret, &OpenOptions::default())
+    }
+
+    /// As [`Repository::open`], with options (a key slot hint).
+    pub fn open_with(
+        backend: Arc<dyn Backend>,
+        secret: &Secret,
+        opts: &OpenOptions,
+    ) -> Result<Self> {
         let location = backend.location();
         let raw = match backend.read(FileKind::Config, "") {
             Ok(b) => b,
@@ -212,7 +241,8 @@ impl Repository {
             ));
         }
         envelope::check_header(EnvelopeKind::Config, FORMAT_VERSION, &raw, "config")?;
-        let (key_id, master) = Self::unlock(backend.as_ref(), secret)?;
+        let unlocked = crate::unlock::unlock(backend.as_ref(), secret, opts.key_hint.as_deref())?;
+        let (key_id, master) = ((unlocked.key_id, unlocked.append_only), unlocked.master);
         let meta = Keys::meta_only(&master);
         let config: Config =
             envelope::open(EnvelopeKind::Config, FORMAT_VERSION, &meta, &raw, "config")?;
@@ -239,54 +269,15 @@ impl Repository {
         Ok(repo)
     }
 
-    fn unlock(backend: &dyn Backend, secret: &Secret) -> Result<((KeyId, bool), MasterSecret)> {
-        let mut damaged = Vec::new();
-        let slots = backend.list(FileKind::Key)?;
-        if slots.is_empty() {
-            return Err(Error::corrupt(
-                "keys/",
-                "the repository has no key slot; without one nothing can be decrypted \
-                 (restore keys/ from a copy of the repository)",
-            ));
-        }
-        for (name, _) in slots {
-            let what = format!("key slot {name}");
-            let slot = match backend
-                .read(FileKind::Key, &name)
-                .and_then(|b| KeySlot::from_bytes(&b, &what))
-            {
-                Ok(slot) => slot,
-                Err(e @ (Error::Corrupt { .. } | Error::UnsupportedVersion { .. })) => {
-                    damaged.push(e.to_string());
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            // A slot that cannot be evaluated (hostile or damaged KDF
-            // parameters) is skipped, never a reason to refuse the others.
-            match slot.unwrap_master(secret) {
-                Ok(Some(m)) => return Ok(((KeyId::from_hex(&name)?, slot.append_only), m)),
-                Ok(None) => {}
-                Err(e) => damaged.push(format!("{what}: {e}")),
-            }
-        }
-        if damaged.is_empty() {
-            return Err(Error::WrongKey);
-        }
-        Err(Error::corrupt(
-            "key slots",
-            format!(
-                "no intact key slot accepts this secret, and some are damaged \
-                 (the secret may belong to one of them): {}",
-                damaged.join("; ")
-            ),
-        ))
-    }
-
     /// Reads every index file, and every deletion plan, into the
     /// in-memory index. Blobs of planned packs stay readable but are never
     /// used for deduplication.
+    ///
+    /// Plans are listed before index files: a plan swept between the two
+    /// listings had its packs dropped from the index files first, so no
+    /// pack a writer could use is missed either way.
     pub fn reload_index(&self) -> Result<()> {
+        let plans = self.plans()?;
         let names = self.inner.backend.list(FileKind::Index)?;
         let loaded: Vec<Result<IndexFile>> = names
             .par_iter()
@@ -320,7 +311,7 @@ impl Repository {
             }
         }
         let mut seen = std::collections::HashSet::new();
-        for (name, plan) in self.plans()? {
+        for (name, plan) in plans {
             for p in plan.packs {
                 idx.add_doomed_pack(p.id, p.kind, p.size, &p.blobs);
             }
@@ -330,9 +321,60 @@ impl Repository {
         *self.index_mut() = idx;
         *self
             .inner
+            .index_files
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = names.into_iter().map(|(n, _)| n).collect();
+        *self
+            .inner
             .plans_seen
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = seen;
+        Ok(())
+    }
+
+    /// Brings the index up to date for a writer that has just stored its
+    /// session marker: applies deletion plans written since the index was
+    /// loaded, then loads new index files (all of them again when one that
+    /// was loaded is gone: a prune rewrote the index, and packs it listed
+    /// may be deleted). Plans come first, for the reason given at
+    /// [`Repository::reload_index`].
+    pub fn prepare_to_write(&self) -> Result<()> {
+        self.refresh_plans()?;
+        let names = self.inner.backend.list(FileKind::Index)?;
+        let new: Vec<String> = {
+            let known = self
+                .inner
+                .index_files
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let now: std::collections::HashSet<&String> = names.iter().map(|(n, _)| n).collect();
+            if known.iter().any(|n| !now.contains(n)) {
+                drop(known);
+                return self.reload_index();
+            }
+            names
+                .iter()
+                .map(|(n, _)| n.clone())
+                .filter(|n| !known.contains(n))
+                .collect()
+        };
+        for name in new {
+            let file = match self.load_index_file(&IndexId::from_hex(&name)?) {
+                Ok(f) => f,
+                Err(e) if e.is_not_found() => return self.reload_index(),
+                Err(e) => return Err(e),
+            };
+            let mut idx = self.index_mut();
+            for p in file.packs {
+                idx.add_pack(p.id, p.kind, p.size, &p.blobs);
+            }
+            drop(idx);
+            self.inner
+                .index_files
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(name);
+        }
         Ok(())
     }
 
@@ -486,6 +528,11 @@ impl Repository {
         );
         let id = IndexId(content_hash(&bytes));
         self.create_idempotent(FileKind::Index, &id.to_hex(), bytes)?;
+        self.inner
+            .index_files
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_hex());
         Ok(id)
     }
 
@@ -650,16 +697,77 @@ impl Repository {
         }
     }
 
-    /// Reads, decrypts and verifies one blob.
+    /// Reads, decrypts and verifies one blob. When a copy fails
+    /// verification (or its pack is gone) and the index knows another
+    /// copy, that one is tried; the first error is returned if none holds.
     pub fn read_blob(&self, id: &BlobId) -> Result<Vec<u8>> {
-        let loc = self.index().get(id).ok_or_else(|| Error::NotFound {
-            kind: "blob".into(),
-            name: id.to_hex(),
-        })?;
+        let locations = self.index().locations(id);
+        if locations.is_empty() {
+            return Err(self.blob_not_found(id));
+        }
+        let mut first_err = None;
+        for loc in locations {
+            match self.read_blob_at(id, &loc) {
+                Ok(b) => return Ok(b),
+                Err(e @ (Error::Corrupt { .. } | Error::NotFound { .. })) => {
+                    if first_err.is_some() {
+                        tracing::warn!("another copy of blob {id} failed too: {e}");
+                    }
+                    first_err.get_or_insert(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(first_err.unwrap_or_else(|| self.blob_not_found(id)))
+    }
+
+    /// Reads and verifies the copy of a blob at one location.
+    pub(crate) fn read_blob_at(
+        &self,
+        id: &BlobId,
+        loc: &crate::index::BlobLocation,
+    ) -> Result<Vec<u8>> {
         let range = u64::from(loc.offset)..u64::from(loc.offset) + u64::from(loc.length);
         let sealed = self.read_pack_range(&loc.pack, range)?;
         let what = format!("pack {} (blob {id} at offset {})", loc.pack, loc.offset);
         blob::decode(&self.inner.keys, loc.kind, id, loc.raw_len, &sealed, &what)
+    }
+
+    /// True when the copy at `loc` reads back and verifies; false when it
+    /// is damaged or gone. Other errors (storage unavailable) are errors.
+    pub(crate) fn copy_verifies(
+        &self,
+        id: &BlobId,
+        loc: &crate::index::BlobLocation,
+    ) -> Result<bool> {
+        match self.read_blob_at(id, loc) {
+            Ok(_) => Ok(true),
+            Err(e @ (Error::Corrupt { .. } | Error::NotFound { .. })) => {
+                tracing::warn!(
+                    "copy of blob {id} in pack {} does not verify: {e}",
+                    loc.pack
+                );
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The error for a blob the index does not list, pointing at the
+    /// damaged index files when there are any.
+    pub(crate) fn blob_not_found(&self, id: &BlobId) -> Error {
+        let problems = self.index_problems();
+        let name = match problems.len() {
+            0 => id.to_hex(),
+            n => format!(
+                "{id} ({n} index file(s) could not be read, so the index is incomplete: \
+                 run `cairn check`, then `cairn repair index`)"
+            ),
+        };
+        Error::NotFound {
+            kind: "blob".into(),
+            name,
+        }
     }
 
     /// Loads a tree blob.

@@ -120,6 +120,24 @@ impl Node {
     }
 }
 
+/// Checks that `name` is one safe path component: not empty, not `.` or
+/// `..`, and without `/` or NUL. A tree from storage is checked before any
+/// of its names is used on a local file system.
+pub fn check_name(name: &[u8]) -> Result<(), String> {
+    let bad = name.is_empty()
+        || name == b"."
+        || name == b".."
+        || name.contains(&b'/')
+        || name.contains(&0);
+    match bad {
+        true => Err(format!(
+            "unsafe file name {:?}",
+            String::from_utf8_lossy(name)
+        )),
+        false => Ok(()),
+    }
+}
+
 /// One directory level, nodes sorted by name.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tree {

@@ -1,6 +1,6 @@
 //! Every backend passes the same conformance suite.
 
-use cairn::backend::{conformance, Backend, ObjectBackend};
+use cairn::backend::{conformance, Backend, LocalBackend, ObjectBackend};
 
 #[test]
 fn memory_backend_conforms() {
@@ -11,7 +11,7 @@ fn memory_backend_conforms() {
 #[test]
 fn local_backend_conforms() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let b = ObjectBackend::local(tmp.path()).expect("local");
+    let b = LocalBackend::new(tmp.path(), true).expect("local");
     conformance::run(&b).expect("conforms");
     assert!(b
         .list(cairn::backend::FileKind::Pack)
@@ -22,7 +22,7 @@ fn local_backend_conforms() {
 #[test]
 fn local_backend_conforms_from_many_threads() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let b = ObjectBackend::local(tmp.path()).expect("local");
+    let b = LocalBackend::new(tmp.path(), true).expect("local");
     std::thread::scope(|s| {
         for i in 0..8u64 {
             let b = &b;

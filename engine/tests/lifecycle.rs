@@ -1,7 +1,7 @@
 //! Repository lifecycle and key slots.
 
 mod common;
-use cairn::backend::{Backend, FileKind, ObjectBackend};
+use cairn::backend::{Backend, FileKind, LocalBackend};
 use cairn::{Argon2Params, Error, Repository, Secret};
 use common::*;
 use std::sync::Arc;
@@ -17,13 +17,13 @@ fn open_with_wrong_key_is_wrong_key() {
 fn missing_and_foreign_repositories_have_their_own_errors() {
     let tmp = tempfile::tempdir().expect("tmp");
     let b: Arc<dyn Backend> =
-        Arc::new(ObjectBackend::local(&tmp.path().join("none")).expect("backend"));
+        Arc::new(LocalBackend::new(&tmp.path().join("none"), true).expect("backend"));
     let err = Repository::open(b, &secret()).expect_err("missing");
     assert!(matches!(err, Error::RepositoryNotFound(_)), "{err}");
     std::fs::create_dir_all(tmp.path().join("foreign")).expect("mkdir");
     std::fs::write(tmp.path().join("foreign/config"), b"{\"restic\": true}").expect("write");
     let b: Arc<dyn Backend> =
-        Arc::new(ObjectBackend::local(&tmp.path().join("foreign")).expect("backend"));
+        Arc::new(LocalBackend::new(&tmp.path().join("foreign"), true).expect("backend"));
     let err = Repository::open(b, &secret()).expect_err("foreign");
     assert!(matches!(err, Error::NotARepository(..)), "{err}");
 }

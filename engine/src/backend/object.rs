@@ -84,9 +84,6 @@ pub struct ObjectBackend {
     /// See [`Backend::max_range_read`].
     max_range_read: u64,
     bridge: AsyncBridge,
-    /// The directory of a local repository: interrupted local writes leave
-    /// temporaries there that the store itself never lists.
-    local_root: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for ObjectBackend {
@@ -107,22 +104,7 @@ impl ObjectBackend {
             concurrency: 1,
             max_range_read: 2 << 20,
             bridge: AsyncBridge::new(2)?,
-            local_root: None,
         })
-    }
-
-    /// A repository in a local directory (created if missing).
-    pub fn local(dir: &std::path::Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let store = object_store::local::LocalFileSystem::new_with_prefix(dir)
-            .map_err(|e| Error::Backend {
-                op: format!("open {}", dir.display()),
-                detail: e.to_string(),
-            })?
-            .with_automatic_cleanup(true);
-        let mut b = Self::new(Arc::new(store), "", dir.display().to_string())?;
-        b.local_root = Some(dir.to_path_buf());
-        Ok(b)
     }
 
     /// A repository in memory (for tests and examples).
@@ -189,10 +171,7 @@ pub(crate) fn is_transient(e: &(dyn std::error::Error + 'static)) -> bool {
     .any(|k| text.contains(k))
 }
 
-/// Object names are 64 hex digits (plus `config`, which is never listed).
-fn is_object_name(name: &str) -> bool {
-    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
-}
+use super::local::is_object_name;
 
 impl ObjectBackend {
     /// Everything under a kind's directory, objects and temporaries alike.
@@ -220,44 +199,6 @@ impl ObjectBackend {
             })
             .collect())
     }
-}
-
-/// Files under `dir` (one level of fan-out directories deep) whose names
-/// are not object names: the `<name>#<n>` temporaries of local writes.
-fn local_leftovers(dir: &std::path::Path) -> Result<Vec<super::ObjectInfo>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let entries = match std::fs::read_dir(&d) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::io(d, e)),
-        };
-        for e in entries {
-            let e = e.map_err(|err| Error::io(&d, err))?;
-            let meta = match e.metadata() {
-                Ok(m) => m,
-                // Renamed into place (or removed) since the listing.
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(err) => return Err(Error::io(e.path(), err)),
-            };
-            let name = e.file_name().to_string_lossy().into_owned();
-            if meta.is_dir() {
-                stack.push(e.path());
-            } else if !is_object_name(&name) {
-                let modified = meta
-                    .modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
-                out.push(super::ObjectInfo {
-                    name,
-                    size: meta.len(),
-                    modified_ns: modified.map_or(0, |d| d.as_nanos() as i64),
-                });
-            }
-        }
-    }
-    Ok(out)
 }
 
 fn map_err(e: object_store::Error, op: &str, kind: FileKind, name: &str) -> Error {
@@ -331,19 +272,11 @@ impl Backend for ObjectBackend {
     }
 
     fn list_info(&self, kind: FileKind) -> Result<Vec<super::ObjectInfo>> {
-        // Temporaries left by interrupted local writes are not objects.
         Ok(self
             .list_all(kind)?
             .into_iter()
             .filter(|o| is_object_name(&o.name))
             .collect())
-    }
-
-    fn list_leftovers(&self, kind: FileKind) -> Result<Vec<super::ObjectInfo>> {
-        match &self.local_root {
-            Some(root) => local_leftovers(&root.join(kind.dir())),
-            None => Ok(Vec::new()),
-        }
     }
 
     fn concurrency(&self) -> usize {
@@ -362,13 +295,6 @@ impl Backend for ObjectBackend {
     }
 
     fn delete(&self, kind: FileKind, name: &str) -> Result<()> {
-        if let (Some(root), false) = (&self.local_root, is_object_name(name) || name.is_empty()) {
-            let p = root.join(kind.path(name));
-            return match std::fs::remove_file(&p) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(p, e)),
-                _ => Ok(()),
-            };
-        }
         let (store, path) = (self.store.clone(), self.path(kind, name));
         match self.run(async move { store.delete(&path).await })? {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),

@@ -79,6 +79,12 @@ impl Keys {
         crate::id::BlobId(*blake3::keyed_hash(&self.chunk_id, plaintext).as_bytes())
     }
 
+    /// The metadata key (pack headers, trees, index files), for callers of
+    /// the low-level pack API such as [`crate::pack::PackWriter::finish`].
+    pub fn meta_key(&self) -> &[u8; 32] {
+        &self.meta
+    }
+
     /// The FastCDC seed.
     pub fn chunker_seed(&self) -> u64 {
         self.chunker_seed

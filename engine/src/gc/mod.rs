@@ -15,4 +15,4 @@ mod plan;
 mod session;
 
 pub use plan::{Plan, PLAN_VERSION};
-pub use session::{Session, SessionGuard, SESSION_VERSION};
+pub use session::{sessions, Session, SessionGuard, SessionOptions, SessionState, SESSION_VERSION};

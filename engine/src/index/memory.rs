@@ -38,15 +38,29 @@ pub struct BlobLocation {
 const FRESH_LIMIT: usize = 16 * 1024;
 
 /// The in-memory index.
+///
+/// Every location of a blob is kept: the first one loaded sits in the
+/// runs (or the fresh map), any further copy (two backups that stored the
+/// same chunk at once, or a copy written by a client that is not trusted)
+/// in `extra`. Nothing that decides what to delete may trust one location
+/// blindly: prune verifies the copy it keeps before it drops another, and
+/// readers fall back to the other copies when one fails verification.
 #[derive(Default)]
 pub struct MemIndex {
     packs: Vec<(PackId, BlobKind, u64)>,
     /// Per pack slot: named by a deletion plan. Its blobs can be read but
-    /// are never used for deduplication.
-    doomed: Vec<bool>,
+    /// are never used for deduplication, even when an index file lists
+    /// the pack too (a prune that planned it has not rewritten the index
+    /// yet): a backup that saw the plan must not rely on the pack.
+    planned: Vec<bool>,
+    /// Per pack slot: listed by an index file.
+    listed: Vec<bool>,
     pack_pos: HashMap<PackId, u32>,
     runs: Vec<Vec<Entry>>,
     fresh: HashMap<[u8; 32], Entry>,
+    /// Further locations of blobs whose first location is in `runs` or
+    /// `fresh` (rare: empty in a repository without duplicates).
+    extra: HashMap<[u8; 32], Vec<Entry>>,
 }
 
 impl MemIndex {
@@ -55,25 +69,29 @@ impl MemIndex {
         Self::default()
     }
 
-    /// Registers a pack and returns its slot. A pack listed by an index
-    /// file is live even if a plan also names it.
-    fn pack_slot(&mut self, pack: PackId, kind: BlobKind, size: u64, doomed: bool) -> u32 {
-        if let Some(&p) = self.pack_pos.get(&pack) {
-            if !doomed {
-                self.doomed[p as usize] = false;
+    /// Registers a pack and returns its slot, noting whether an index file
+    /// lists it or a plan names it (or both).
+    fn pack_slot(&mut self, pack: PackId, kind: BlobKind, size: u64, planned: bool) -> u32 {
+        let p = match self.pack_pos.get(&pack) {
+            Some(&p) => p,
+            None => {
+                let p = self.packs.len() as u32;
+                self.packs.push((pack, kind, size));
+                self.planned.push(false);
+                self.listed.push(false);
+                self.pack_pos.insert(pack, p);
+                p
             }
-            return p;
+        };
+        match planned {
+            true => self.planned[p as usize] = true,
+            false => self.listed[p as usize] = true,
         }
-        let p = self.packs.len() as u32;
-        self.packs.push((pack, kind, size));
-        self.doomed.push(doomed);
-        self.pack_pos.insert(pack, p);
         p
     }
 
-    /// Adds all blobs of one live pack. A blob already present in a live
-    /// pack keeps its first location; one only present in a planned pack
-    /// moves here.
+    /// Adds all blobs of one live pack. Blobs already indexed elsewhere
+    /// gain this pack as a further location.
     pub fn add_pack(
         &mut self,
         pack: PackId,
@@ -85,7 +103,7 @@ impl MemIndex {
     }
 
     /// Adds the blobs of a pack named by a deletion plan: readable, never
-    /// used to deduplicate. Blobs already present elsewhere are skipped.
+    /// used to deduplicate.
     pub fn add_doomed_pack(
         &mut self,
         pack: PackId,
@@ -100,7 +118,20 @@ impl MemIndex {
     pub fn is_doomed(&self, pack: &PackId) -> bool {
         self.pack_pos
             .get(pack)
-            .is_some_and(|&p| self.doomed[p as usize])
+            .is_some_and(|&p| self.slot_doomed(p))
+    }
+
+    /// True when a plan names this pack (listed by an index file or not).
+    pub fn is_planned(&self, pack: &PackId) -> bool {
+        self.pack_pos
+            .get(pack)
+            .is_some_and(|&p| self.planned[p as usize])
+    }
+
+    fn slot_doomed(&self, p: u32) -> bool {
+        let p = p as usize;
+        self.planned.get(p).copied().unwrap_or(false)
+            && !self.listed.get(p).copied().unwrap_or(false)
     }
 
     fn add(
@@ -113,14 +144,6 @@ impl MemIndex {
     ) {
         let p = self.pack_slot(pack, kind, size, doomed);
         for b in blobs {
-            let present = if doomed {
-                self.find(&b.id).is_some()
-            } else {
-                self.contains(&b.id)
-            };
-            if present {
-                continue;
-            }
             let e = Entry {
                 id: b.id.0,
                 pack: p,
@@ -128,9 +151,20 @@ impl MemIndex {
                 length: b.length,
                 raw_len: b.raw_len,
             };
-            self.fresh.insert(b.id.0, e);
-            if self.fresh.len() >= FRESH_LIMIT {
-                self.flush_fresh();
+            let Some(first) = self.find(&b.id).copied() else {
+                self.fresh.insert(b.id.0, e);
+                if self.fresh.len() >= FRESH_LIMIT {
+                    self.flush_fresh();
+                }
+                continue;
+            };
+            let same = |x: &Entry| (x.pack, x.offset, x.length) == (e.pack, e.offset, e.length);
+            let more = self.extra.entry(b.id.0).or_default();
+            if !same(&first) && !more.iter().any(same) {
+                more.push(e);
+            }
+            if more.is_empty() {
+                self.extra.remove(&b.id.0);
             }
         }
     }
@@ -163,25 +197,76 @@ impl MemIndex {
         })
     }
 
-    /// True when the blob is stored in a live pack (usable for new
-    /// references: deduplication and unchanged-file reuse).
-    pub fn contains(&self, id: &BlobId) -> bool {
-        self.find(id)
-            .is_some_and(|e| !self.doomed.get(e.pack as usize).copied().unwrap_or(false))
+    /// Listed by an index file (possibly planned too): prune's notion of
+    /// a live pack.
+    fn is_live(&self, e: &Entry) -> bool {
+        !self.slot_doomed(e.pack)
     }
 
-    /// Where the blob is stored.
-    pub fn get(&self, id: &BlobId) -> Option<BlobLocation> {
-        self.find(id).and_then(|e| {
-            let (pack, kind, _) = *self.packs.get(e.pack as usize)?;
-            Some(BlobLocation {
-                pack,
-                kind,
-                offset: e.offset,
-                length: e.length,
-                raw_len: e.raw_len,
-            })
+    /// Not named by any plan: usable for new references.
+    fn is_usable(&self, e: &Entry) -> bool {
+        !self.planned.get(e.pack as usize).copied().unwrap_or(false)
+    }
+
+    /// Read preference: unplanned copies, then listed ones, then the rest.
+    fn rank(&self, e: &Entry) -> u8 {
+        match (self.is_usable(e), self.is_live(e)) {
+            (true, _) => 0,
+            (false, true) => 1,
+            (false, false) => 2,
+        }
+    }
+
+    fn location(&self, e: &Entry) -> Option<BlobLocation> {
+        let (pack, kind, _) = *self.packs.get(e.pack as usize)?;
+        Some(BlobLocation {
+            pack,
+            kind,
+            offset: e.offset,
+            length: e.length,
+            raw_len: e.raw_len,
         })
+    }
+
+    /// Every entry of one blob: the first location, then the others.
+    fn all_of(&self, id: &BlobId) -> impl Iterator<Item = &Entry> {
+        let first = self.find(id);
+        let more = first
+            .and_then(|_| self.extra.get(&id.0))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        first.into_iter().chain(more)
+    }
+
+    /// True when the blob is stored in a pack no plan names (usable for
+    /// new references: deduplication and unchanged-file reuse).
+    pub fn contains(&self, id: &BlobId) -> bool {
+        self.all_of(id).any(|e| self.is_usable(e))
+    }
+
+    /// Where the blob is stored: the first copy loaded in a pack no plan
+    /// names, else one an index file lists, else a planned one.
+    pub fn get(&self, id: &BlobId) -> Option<BlobLocation> {
+        let best = self.all_of(id).min_by_key(|e| self.rank(e))?;
+        self.location(best)
+    }
+
+    /// Every location of the blob, in read preference (see
+    /// [`MemIndex::get`]), load order among equals.
+    pub fn locations(&self, id: &BlobId) -> Vec<BlobLocation> {
+        let mut all: Vec<&Entry> = self.all_of(id).collect();
+        all.sort_by_key(|e| self.rank(e));
+        all.into_iter().filter_map(|e| self.location(e)).collect()
+    }
+
+    /// Number of live copies of the blob.
+    pub fn live_copies(&self, id: &BlobId) -> usize {
+        self.all_of(id).filter(|e| self.is_live(e)).count()
+    }
+
+    /// Number of blobs with more than one location.
+    pub fn duplicated(&self) -> usize {
+        self.extra.len()
     }
 
     /// Number of blobs.
@@ -204,33 +289,23 @@ impl MemIndex {
         &self.packs
     }
 
-    /// Live packs only.
+    /// Packs an index file lists (planned or not).
     pub fn live_packs(&self) -> impl Iterator<Item = &(PackId, BlobKind, u64)> {
         self.packs
             .iter()
-            .zip(&self.doomed)
-            .filter(|(_, d)| !**d)
-            .map(|(p, _)| p)
+            .enumerate()
+            .filter(|(i, _)| !self.slot_doomed(*i as u32))
+            .map(|(_, p)| p)
     }
 
-    /// Every blob with its location (order unspecified).
+    /// Every location of every blob (order unspecified; a blob stored in
+    /// several packs appears once per location).
     pub fn entries(&self) -> impl Iterator<Item = (BlobId, BlobLocation)> + '_ {
         self.fresh
             .values()
             .chain(self.runs.iter().flatten())
-            .filter_map(|e| {
-                let (pack, kind, _) = *self.packs.get(e.pack as usize)?;
-                Some((
-                    BlobId(e.id),
-                    BlobLocation {
-                        pack,
-                        kind,
-                        offset: e.offset,
-                        length: e.length,
-                        raw_len: e.raw_len,
-                    },
-                ))
-            })
+            .chain(self.extra.values().flatten())
+            .filter_map(|e| Some((BlobId(e.id), self.location(e)?)))
     }
 
     /// Bytes held by blob entries (excluding the bounded fresh map and the
@@ -242,11 +317,16 @@ impl MemIndex {
     /// Estimated total heap bytes, including the fresh map and pack table.
     pub fn memory_bytes(&self) -> usize {
         let fresh = self.fresh.capacity() * (std::mem::size_of::<Entry>() + 32 + 1);
-        let packs = self.packs.capacity() * 49 + self.pack_pos.capacity() * 37;
-        self.entry_bytes() + fresh + packs
+        let extra: usize = self
+            .extra
+            .values()
+            .map(|v| 32 + 24 + v.capacity() * std::mem::size_of::<Entry>())
+            .sum();
+        let packs = self.packs.capacity() * 50 + self.pack_pos.capacity() * 37;
+        self.entry_bytes() + fresh + extra + packs
     }
 
-    /// Plaintext bytes of all data blobs.
+    /// Plaintext bytes of all data blobs (each blob once).
     pub fn data_raw_bytes(&self) -> u64 {
         let is_data = |e: &Entry| {
             matches!(
@@ -290,9 +370,8 @@ fn merge(a: Vec<Entry>, b: Vec<Entry>) -> Vec<Entry> {
                 j += 1;
             }
             std::cmp::Ordering::Equal => {
-                // The newer run wins: a blob is only added again when its
-                // older location is in a planned pack.
-                out.push(b[j]);
+                // Not reached: a blob already indexed goes to `extra`.
+                out.push(a[i]);
                 i += 1;
                 j += 1;
             }
@@ -375,11 +454,34 @@ mod tests {
     }
 
     #[test]
-    fn duplicates_keep_first_location() {
+    fn every_location_is_kept_and_live_ones_come_first() {
         let mut idx = MemIndex::new();
         idx.add_pack(PackId([1; 32]), BlobKind::Data, 1, &[blob(1)]);
         idx.add_pack(PackId([2; 32]), BlobKind::Data, 1, &[blob(1)]);
+        // The same pack listed again (two index files) adds nothing.
+        idx.add_pack(PackId([2; 32]), BlobKind::Data, 1, &[blob(1)]);
         assert_eq!(idx.len(), 1);
+        assert_eq!(idx.duplicated(), 1);
         assert_eq!(idx.get(&blob(1).id).map(|l| l.pack), Some(PackId([1; 32])));
+        let packs: Vec<PackId> = idx.locations(&blob(1).id).iter().map(|l| l.pack).collect();
+        assert_eq!(packs, vec![PackId([1; 32]), PackId([2; 32])]);
+        assert_eq!(idx.entries().count(), 2, "entries list every location");
+        idx.add_doomed_pack(PackId([1; 32]), BlobKind::Data, 1, &[]);
+        // A plan does not doom a pack an index file lists, but its copies
+        // are no longer used for new references, and reads prefer others.
+        assert!(!idx.is_doomed(&PackId([1; 32])));
+        assert!(idx.is_planned(&PackId([1; 32])));
+        assert_eq!(idx.get(&blob(1).id).map(|l| l.pack), Some(PackId([2; 32])));
+        assert!(idx.contains(&blob(1).id), "the copy in pack 2 is usable");
+        idx.add_doomed_pack(PackId([2; 32]), BlobKind::Data, 1, &[]);
+        assert!(!idx.contains(&blob(1).id), "no usable copy is left");
+        assert!(idx.get(&blob(1).id).is_some(), "but it still reads");
+        let mut idx2 = MemIndex::new();
+        idx2.add_doomed_pack(PackId([7; 32]), BlobKind::Data, 1, &[blob(3)]);
+        idx2.add_pack(PackId([8; 32]), BlobKind::Data, 1, &[blob(3)]);
+        let packs: Vec<PackId> = idx2.locations(&blob(3).id).iter().map(|l| l.pack).collect();
+        assert_eq!(packs, vec![PackId([8; 32]), PackId([7; 32])], "live first");
+        idx2.compact();
+        assert_eq!(idx2.get(&blob(3).id).map(|l| l.pack), Some(PackId([8; 32])));
     }
 }

@@ -191,6 +191,14 @@ impl Repository {
                     .map(|(id, _)| id),
             );
         }
+        if index.duplicated() > 0 {
+            r.warnings.push(format!(
+                "{} blob(s) are stored in more than one pack (concurrent backups, or copies \
+                 written by another client); reads fall back to another copy, prune keeps a \
+                 verified one",
+                index.duplicated()
+            ));
+        }
         for name in stored.keys().filter(|n| !known.contains(*n)) {
             r.warnings.push(format!(
                 "pack {name} is not in the index (left by an interrupted backup; prune removes it)"
@@ -238,6 +246,10 @@ impl Repository {
                 return;
             }
         };
+        if let Err(detail) = tree_names_ok(&tree) {
+            r.problem("tree", format!("tree {id}"), detail);
+            bad.insert(*id);
+        }
         let index = self.index();
         let mut subtrees = Vec::new();
         for node in &tree.nodes {
@@ -409,6 +421,24 @@ impl Repository {
         }
         out.into_iter().collect()
     }
+}
+
+/// Checks that a tree's names are valid path components, unique and
+/// sorted bytewise (restore relies on all three).
+pub(crate) fn tree_names_ok(tree: &crate::tree::Tree) -> std::result::Result<(), String> {
+    for (i, node) in tree.nodes.iter().enumerate() {
+        crate::tree::check_name(&node.name)?;
+        if let Some(prev) = i.checked_sub(1).map(|p| &tree.nodes[p]) {
+            if prev.name >= node.name {
+                return Err(format!(
+                    "names not unique and sorted: {:?} before {:?}",
+                    prev.name_lossy(),
+                    node.name_lossy()
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[derive(Default)]

@@ -98,8 +98,8 @@ impl Repository {
             .into_iter()
             .filter_map(|(_, s)| s.info.get(COPIED_FROM).cloned())
             .collect();
-        let _session = crate::gc::SessionGuard::start(target)?;
-        target.refresh_plans()?;
+        let session = crate::gc::SessionGuard::start(target)?;
+        target.prepare_to_write()?;
         let same_ids = self.config().chunking_secret == target.config().chunking_secret;
         for (id, snap) in self.snapshots()? {
             if (!only.is_empty() && !only.contains(&id)) || present.contains(&id.to_hex()) {
@@ -131,6 +131,7 @@ impl Repository {
             copy.tree = tree;
             copy.parent = None;
             copy.info.insert(COPIED_FROM.to_string(), id.to_hex());
+            session.confirm_alive()?;
             target.save_snapshot(&copy)?;
             report.snapshots_copied += 1;
         }

@@ -20,24 +20,41 @@ pub(crate) type Visit<'a> = dyn Fn(&BlobId, Pooled) -> Result<()> + Sync + 'a;
 
 /// Fetches, decrypts and verifies `ids`, reading each pack's blobs in as
 /// few range requests as possible. Packs are read in parallel and the blobs
-/// of each read are decoded in parallel; `visit` gets every blob once.
+/// of each read are decoded in parallel; `visit` gets every blob once. A
+/// blob whose copy fails verification (or whose pack is gone) is read from
+/// another copy when the index knows one.
 pub(crate) fn for_each_blob(repo: &Repository, ids: &[BlobId], visit: &Visit<'_>) -> Result<()> {
     let mut by_pack: HashMap<PackId, Vec<(BlobId, BlobLocation)>> = HashMap::new();
     {
         let index = repo.index();
         for id in ids {
-            let loc = index.get(id).ok_or_else(|| Error::NotFound {
-                kind: "blob".into(),
-                name: id.to_hex(),
-            })?;
+            let loc = index.get(id).ok_or_else(|| repo.blob_not_found(id))?;
             by_pack.entry(loc.pack).or_default().push((*id, loc));
         }
     }
+    let failed: Mutex<Vec<(BlobId, PackId, Error)>> = Mutex::new(Vec::new());
     repo.with_read_pool(|| {
         by_pack
             .into_par_iter()
-            .try_for_each(|(pack, blobs)| fetch_from_pack(repo, &pack, blobs, visit))
-    })
+            .try_for_each(|(pack, blobs)| fetch_from_pack(repo, &pack, blobs, visit, &failed))
+    })?;
+    for (id, pack, err) in failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        let other = repo
+            .index()
+            .locations(&id)
+            .into_iter()
+            .filter(|l| l.pack != pack)
+            .find_map(|l| repo.read_blob_at(&id, &l).ok());
+        match other {
+            Some(data) => {
+                tracing::warn!("blob {id} read from another copy: {err}");
+                let len = data.len();
+                visit(&id, Pooled::new(data, 0..len, repo.read_buffers()))?;
+            }
+            None => return Err(err),
+        }
+    }
+    Ok(())
 }
 
 /// Fetches blobs into a map (for callers that need them in their order).
@@ -52,14 +69,32 @@ pub(crate) fn fetch_blobs(repo: &Repository, ids: &[BlobId]) -> Result<HashMap<B
     Ok(out.into_inner().unwrap_or_else(|p| p.into_inner()))
 }
 
+/// Reads and visits the blobs of one pack. Blobs that fail verification
+/// (or a range that cannot be read) go to `failed` when another copy
+/// exists, so the caller can try it; otherwise the error stops the fetch.
 fn fetch_from_pack(
     repo: &Repository,
     pack: &PackId,
     mut blobs: Vec<(BlobId, BlobLocation)>,
     visit: &Visit<'_>,
+    failed: &Mutex<Vec<(BlobId, PackId, Error)>>,
 ) -> Result<()> {
     blobs.sort_by_key(|(_, l)| l.offset);
     blobs.dedup_by_key(|(id, _)| *id);
+    let fail = |id: &BlobId, e: Error| -> Result<()> {
+        match e {
+            Error::Corrupt { .. } | Error::NotFound { .. }
+                if repo.index().locations(id).len() > 1 =>
+            {
+                failed
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((*id, *pack, e));
+                Ok(())
+            }
+            e => Err(e),
+        }
+    };
     // A range grows past the backend's limit by at most one blob.
     let cap = repo.backend().max_range_read();
     let mut i = 0;
@@ -72,17 +107,44 @@ fn fetch_from_pack(
             end = end.max(u64::from(blobs[j].1.offset) + u64::from(blobs[j].1.length));
             j += 1;
         }
-        let bytes = repo.read_pack_range(pack, start..end)?;
+        let bytes = match repo.read_pack_range(pack, start..end) {
+            Ok(b) => b,
+            Err(e @ (Error::Corrupt { .. } | Error::NotFound { .. })) => {
+                for (id, _) in &blobs[i..j] {
+                    fail(id, clone_kind(&e))?;
+                }
+                i = j;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         blobs[i..j].par_iter().try_for_each(|(id, loc)| {
             let off = (u64::from(loc.offset) - start) as usize;
             let sealed = &bytes[off..off + loc.length as usize];
             let what = format!("pack {pack} (blob {id} at offset {})", loc.offset);
             let pool = repo.read_buffers();
-            let data =
-                blob::decode_pooled(repo.keys(), loc.kind, id, loc.raw_len, sealed, &what, pool)?;
-            visit(id, data)
+            match blob::decode_pooled(repo.keys(), loc.kind, id, loc.raw_len, sealed, &what, pool) {
+                Ok(data) => visit(id, data),
+                Err(e) => fail(id, e),
+            }
         })?;
         i = j;
     }
     Ok(())
+}
+
+/// A copy of a range error for each blob it concerns (errors are not
+/// `Clone`: they may hold an I/O source).
+fn clone_kind(e: &Error) -> Error {
+    match e {
+        Error::NotFound { kind, name } => Error::NotFound {
+            kind: kind.clone(),
+            name: name.clone(),
+        },
+        Error::Corrupt { what, detail } => Error::Corrupt {
+            what: what.clone(),
+            detail: detail.clone(),
+        },
+        other => Error::corrupt("pack range", other),
+    }
 }

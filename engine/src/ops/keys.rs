@@ -29,8 +29,7 @@ impl Repository {
                 "adding a key slot that may delete".into(),
             ));
         }
-        let mut slot = KeySlot::create(&self.inner.master, secret, argon2, label)?;
-        slot.append_only = append_only;
+        let slot = KeySlot::create(&self.inner.master, secret, argon2, label, append_only)?;
         let id = KeyId(crate::id::random_bytes());
         self.backend()
             .create(FileKind::Key, &id.to_hex(), Bytes::from(slot.to_bytes()))?;

@@ -23,7 +23,10 @@ pub struct PruneOptions {
     pub repack_threshold: f64,
     /// Report only.
     pub dry_run: bool,
-    /// Session markers older than this are from crashed backups and ignored.
+    /// Session markers that promise nothing (written by older versions,
+    /// or unreadable) count as running backups for this long after they
+    /// were stored. Current markers carry their own promise (see
+    /// [`crate::gc::SessionOptions`]).
     pub stale_session_secs: i64,
 }
 
@@ -64,6 +67,42 @@ pub struct PruneReport {
     pub plans_waiting: u64,
     /// Temporaries of interrupted writes deleted.
     pub leftovers_deleted: u64,
+    /// Referenced blobs stored in more than one live pack; the copy kept
+    /// was read back and verified first.
+    pub duplicate_blobs: u64,
+    /// Copies of referenced blobs that failed verification (damaged, or
+    /// written by a client that is not trusted); never the copy kept.
+    pub bad_copies: u64,
+}
+
+/// What one prune pass decides from (see `Repository::view`).
+struct View {
+    /// Deletion plans listed first; only these may be swept.
+    plans: Vec<ObjectInfo>,
+    /// Start times of the sessions running when listed.
+    running: Vec<i64>,
+    /// When the sessions were listed.
+    now: i64,
+    /// Blobs the snapshots listed after the sessions reference.
+    refs: Refs,
+    /// Index files in storage when the index was loaded.
+    old_index: Vec<String>,
+}
+
+/// The copy of each referenced blob that prune keeps.
+#[derive(Default)]
+struct Keepers {
+    /// Bytes of kept copies per pack.
+    used: HashMap<PackId, u64>,
+    /// Kept copies per pack.
+    blobs: HashMap<PackId, Vec<(BlobId, crate::index::BlobLocation)>>,
+}
+
+impl Keepers {
+    fn add(&mut self, id: BlobId, loc: crate::index::BlobLocation) {
+        *self.used.entry(loc.pack).or_default() += u64::from(loc.length);
+        self.blobs.entry(loc.pack).or_default().push((id, loc));
+    }
 }
 
 fn now_ns() -> i64 {
@@ -77,30 +116,49 @@ impl Repository {
         if !opts.dry_run {
             self.ensure_may_delete("prune")?;
         }
-        // Snapshots first, then the index: every blob of a listed snapshot
-        // is in an index file written before it (ordering invariant).
-        let snaps = self.snapshots()?;
-        self.reload_index_whole()?;
         let mut report = PruneReport::default();
-        let old_index = self.index_names()?;
-        let refs = Refs::collect(self, &snaps)?;
-        report.referenced_blobs = refs.len() as u64;
-        let mut changed = self.sweep(opts, &refs, &mut report)?;
-        changed |= self.mark(opts, &refs, &mut report)?;
+        let v = self.view(opts)?;
+        report.referenced_blobs = v.refs.len() as u64;
+        let mut changed = self.sweep(opts, &v, &mut report)?;
+        changed |= self.mark(opts, &v.refs, &mut report)?;
         if changed && !opts.dry_run {
-            self.rewrite_index(&old_index)?;
+            self.rewrite_index(&v.old_index)?;
         }
         if opts.grace_secs == 0 && !opts.dry_run {
             report.plans_waiting = 0;
-            let snaps = self.snapshots()?;
-            self.reload_index_whole()?;
-            let refs = Refs::collect(self, &snaps)?;
-            let old_index = self.index_names()?;
-            if self.sweep(opts, &refs, &mut report)? {
-                self.rewrite_index(&old_index)?;
+            let v = self.view(opts)?;
+            if self.sweep(opts, &v, &mut report)? {
+                self.rewrite_index(&v.old_index)?;
             }
         }
         Ok(report)
+    }
+
+    /// Reads what prune decides from, in the order that makes a sweep
+    /// safe against backups that start or finish meanwhile
+    /// (docs/repository-format.md §12.3): deletion plans, then sessions,
+    /// then snapshots, then the index. A backup whose marker is gone when
+    /// the sessions are listed stored its snapshot before, so the snapshot
+    /// listing that follows sees it; one that starts later saw every plan
+    /// listed here, so it never relies on their packs.
+    fn view(&self, opts: &PruneOptions) -> Result<View> {
+        let plans = self.backend().list_info(FileKind::Plan)?;
+        let now = now_ns();
+        let running = self.running_sessions(opts, now)?;
+        // Snapshots before the index: every blob of a listed snapshot is
+        // in an index file written before it (ordering invariant).
+        let snaps = self.snapshots()?;
+        self.reload_index_whole()?;
+        self.ensure_no_missing_packs()?;
+        let old_index = self.index_names()?;
+        let refs = Refs::collect(self, &snaps)?;
+        Ok(View {
+            plans,
+            running,
+            now,
+            refs,
+            old_index,
+        })
     }
 
     /// Names of the index files in storage.
@@ -127,21 +185,61 @@ impl Repository {
         }
     }
 
-    /// Session markers that may belong to running backups. Markers of
-    /// backups killed on this machine are left out, and deleted unless
-    /// deletions are refused.
-    fn live_sessions(&self, opts: &PruneOptions) -> Result<Vec<ObjectInfo>> {
-        let mut live = Vec::new();
-        for info in self.backend().list_info(FileKind::Session)? {
-            let dead = crate::gc::Session::load(self, &info.name).is_ok_and(|s| s.is_dead_here());
-            if !dead {
-                live.push(info);
-            } else if !opts.dry_run && !self.append_only() {
-                tracing::info!("removing the marker of killed backup session {}", info.name);
-                self.backend().delete(FileKind::Session, &info.name)?;
+    /// Fails when a pack that the index lists as live is not in storage.
+    /// The index then describes data that is gone (a lost pack, or an old
+    /// index file copied back in): deciding what to delete from it could
+    /// drop the surviving copies of those blobs, so prune deletes nothing.
+    fn ensure_no_missing_packs(&self) -> Result<()> {
+        let stored: HashSet<String> = self
+            .backend()
+            .list(FileKind::Pack)?
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        let missing: Vec<String> = self
+            .index()
+            .live_packs()
+            .map(|(p, _, _)| p.to_hex())
+            .filter(|n| !stored.contains(n))
+            .collect();
+        match missing.first() {
+            None => Ok(()),
+            Some(first) => Err(Error::Corrupt {
+                what: format!("pack {first}"),
+                detail: format!(
+                    "listed in the index but missing from storage ({} pack(s) in all); prune \
+                     deletes nothing while the index describes data that is gone: run `cairn \
+                     check` to see what is affected, then `cairn repair index`",
+                    missing.len()
+                ),
+            }),
+        }
+    }
+
+    /// The sessions that may still be writing: their start times (storage
+    /// clock). Markers of sessions that are over (ended, killed on this
+    /// machine, or silent past their promise) are deleted unless deletions
+    /// are refused; unreadable markers are kept and count as running until
+    /// the stale limit.
+    fn running_sessions(&self, opts: &PruneOptions, now: i64) -> Result<Vec<i64>> {
+        let mut running = Vec::new();
+        for s in crate::gc::sessions(self)? {
+            if s.running(now, opts.stale_session_secs) {
+                running.push(s.started_ns);
+                continue;
+            }
+            if opts.dry_run || self.append_only() || s.unreadable {
+                continue;
+            }
+            tracing::info!(
+                "removing the markers of finished backup session(s) {:?}",
+                s.markers
+            );
+            for m in &s.markers {
+                self.backend().delete(FileKind::Session, m)?;
             }
         }
-        Ok(live)
+        Ok(running)
     }
 
     /// Deletes the temporaries of interrupted writes: all of them when no
@@ -150,20 +248,23 @@ impl Repository {
     fn remove_leftovers(
         &self,
         opts: &PruneOptions,
-        live: &[ObjectInfo],
+        idle: bool,
         stale_before: i64,
         report: &mut PruneReport,
     ) -> Result<()> {
         if opts.dry_run || self.append_only() {
             return Ok(());
         }
-        let idle = live.iter().all(|s| s.modified_ns < stale_before);
         for kind in [
             FileKind::Pack,
             FileKind::Index,
             FileKind::Snapshot,
             FileKind::Plan,
+            FileKind::Session,
         ] {
+            // A session's first marker is written before it can be seen,
+            // so its temporary may belong to a backup that is starting.
+            let idle = idle && kind != FileKind::Session;
             for o in self.backend().list_leftovers(kind)? {
                 if idle || o.modified_ns < stale_before {
                     self.backend().delete(kind, &o.name)?;
@@ -175,15 +276,13 @@ impl Repository {
     }
 
     /// Deletes the packs of due plans, keeping any a snapshot still needs.
-    fn sweep(&self, opts: &PruneOptions, refs: &Refs, report: &mut PruneReport) -> Result<bool> {
-        let plans = self.backend().list_info(FileKind::Plan)?;
-        let sessions = self.live_sessions(opts)?;
-        let now = now_ns();
-        let stale_before = now - opts.stale_session_secs.saturating_mul(1_000_000_000);
-        self.remove_leftovers(opts, &sessions, stale_before, report)?;
+    fn sweep(&self, opts: &PruneOptions, v: &View, report: &mut PruneReport) -> Result<bool> {
+        let refs = &v.refs;
+        let stale_before = v.now - opts.stale_session_secs.saturating_mul(1_000_000_000);
+        self.remove_leftovers(opts, v.running.is_empty(), stale_before, report)?;
         let mut changed = false;
-        for info in plans {
-            if !plan_due(&info, &sessions, now, opts.grace_secs, stale_before) {
+        for info in &v.plans {
+            if !plan_due(info, &v.running, v.now, opts.grace_secs) {
                 report.plans_waiting += 1;
                 continue;
             }
@@ -201,7 +300,7 @@ impl Repository {
                     report.packs_resurrected += 1;
                     continue;
                 }
-                if self.still_needed(pack, &planned, refs) {
+                if self.still_needed(pack, &planned, refs)? {
                     resurrect.packs.push(pack.clone());
                     report.packs_resurrected += 1;
                 } else {
@@ -219,32 +318,101 @@ impl Repository {
         Ok(changed)
     }
 
-    /// True when a referenced blob of `pack` has no live copy outside the
-    /// planned packs.
-    fn still_needed(&self, pack: &IndexPack, planned: &HashSet<PackId>, refs: &Refs) -> bool {
-        let index = self.index();
-        pack.blobs.iter().any(|b| {
-            refs.contains(&b.id)
-                && !(index.contains(&b.id)
-                    && index.get(&b.id).is_some_and(|l| !planned.contains(&l.pack)))
-        })
+    /// True when a referenced blob of `pack` has no verified live copy
+    /// outside the planned packs. The other copy is read back before it is
+    /// relied on: a copy written by a client that is not trusted (or a
+    /// damaged one) must not be the reason the good one is deleted.
+    fn still_needed(
+        &self,
+        pack: &IndexPack,
+        planned: &HashSet<PackId>,
+        refs: &Refs,
+    ) -> Result<bool> {
+        for b in pack.blobs.iter().filter(|b| refs.contains(&b.id)) {
+            let others: Vec<crate::index::BlobLocation> = {
+                let index = self.index();
+                index
+                    .locations(&b.id)
+                    .into_iter()
+                    .filter(|l| !planned.contains(&l.pack) && !index.is_doomed(&l.pack))
+                    .collect()
+            };
+            let mut kept = false;
+            for l in &others {
+                if self.copy_verifies(&b.id, l)? {
+                    kept = true;
+                    break;
+                }
+            }
+            if !kept {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The copy of each referenced blob that prune keeps, by pack. A blob
+    /// with one live copy keeps it; a blob with several keeps the first
+    /// that reads back and verifies, so the others may go. When no copy
+    /// verifies, prune stops: it cannot tell which copy to trust.
+    fn keepers(&self, refs: &Refs, report: &mut PruneReport) -> Result<Keepers> {
+        let mut keep = Keepers::default();
+        let mut several = Vec::new();
+        {
+            let index = self.index();
+            for (id, loc) in index.entries() {
+                if index.is_doomed(&loc.pack) || !refs.contains(&id) {
+                    continue;
+                }
+                if index.live_copies(&id) > 1 {
+                    several.push(id);
+                    continue;
+                }
+                keep.add(id, loc);
+            }
+        }
+        several.sort_unstable();
+        several.dedup();
+        for id in several {
+            let live: Vec<crate::index::BlobLocation> = {
+                let index = self.index();
+                index
+                    .locations(&id)
+                    .into_iter()
+                    .filter(|l| !index.is_doomed(&l.pack))
+                    .collect()
+            };
+            let mut chosen = None;
+            for l in &live {
+                if self.copy_verifies(&id, l)? {
+                    chosen = Some(*l);
+                    break;
+                }
+                report.bad_copies += 1;
+            }
+            let Some(loc) = chosen else {
+                return Err(Error::corrupt(
+                    format!("blob {id}"),
+                    format!(
+                        "none of its {} copies verifies; prune deletes nothing until this is \
+                         resolved: run `cairn check --read-data` to see what is affected",
+                        live.len()
+                    ),
+                ));
+            };
+            report.duplicate_blobs += 1;
+            keep.add(id, loc);
+        }
+        Ok(keep)
     }
 
     /// Plans unused, mostly unused (after repacking) and unindexed packs.
     fn mark(&self, opts: &PruneOptions, refs: &Refs, report: &mut PruneReport) -> Result<bool> {
-        let mut used: HashMap<PackId, u64> = HashMap::new();
-        let mut keep_blobs: HashMap<PackId, Vec<(BlobId, crate::index::BlobLocation)>> =
-            HashMap::new();
-        let live: Vec<(PackId, BlobKind, u64)> = {
-            let index = self.index();
-            for (id, loc) in index.entries() {
-                if !index.is_doomed(&loc.pack) && refs.contains(&id) {
-                    *used.entry(loc.pack).or_default() += u64::from(loc.length);
-                    keep_blobs.entry(loc.pack).or_default().push((id, loc));
-                }
-            }
-            index.live_packs().copied().collect()
-        };
+        let Keepers {
+            used,
+            blobs: keep_blobs,
+        } = self.keepers(refs, report)?;
+        let live: Vec<(PackId, BlobKind, u64)> = self.index().live_packs().copied().collect();
         let mut plan = Plan {
             marked_ns: now_ns(),
             packs: Vec::new(),
@@ -449,19 +617,9 @@ impl Repository {
     }
 }
 
-/// True when a plan may be swept: its grace period passed and every live
-/// session marker was written after it (storage clock).
-fn plan_due(
-    plan: &ObjectInfo,
-    sessions: &[ObjectInfo],
-    now: i64,
-    grace_secs: i64,
-    stale_before: i64,
-) -> bool {
+/// True when a plan may be swept: its grace period passed and every
+/// running session started after it (storage clock).
+fn plan_due(plan: &ObjectInfo, running_since: &[i64], now: i64, grace_secs: i64) -> bool {
     let grace_ok = now.saturating_sub(plan.modified_ns) >= grace_secs.saturating_mul(1_000_000_000);
-    let sessions_ok = sessions
-        .iter()
-        .filter(|s| s.modified_ns >= stale_before)
-        .all(|s| s.modified_ns > plan.modified_ns);
-    grace_ok && sessions_ok
+    grace_ok && running_since.iter().all(|&start| start > plan.modified_ns)
 }

@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use cairn::backend::{Backend, ObjectBackend};
+use cairn::backend::{Backend, LocalBackend, ObjectBackend};
 use cairn::{Argon2Params, InitOptions, Repository, Secret};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -26,7 +26,7 @@ pub fn memory_repo() -> (Arc<dyn Backend>, Repository) {
 }
 
 pub fn local_repo(dir: &Path) -> (Arc<dyn Backend>, Repository) {
-    let b: Arc<dyn Backend> = Arc::new(ObjectBackend::local(dir).expect("local backend"));
+    let b: Arc<dyn Backend> = Arc::new(LocalBackend::new(dir, true).expect("local backend"));
     let r = Repository::init(b.clone(), &secret(), fast_init()).expect("init");
     (b, r)
 }

@@ -60,6 +60,9 @@ pub struct BackupOptions {
     pub threads: usize,
     /// Live counters for a progress display.
     pub progress: Option<Arc<crate::Progress>>,
+    /// Heartbeat of the session marker that keeps prune from deleting what
+    /// this backup relies on.
+    pub session: crate::gc::SessionOptions,
 }
 
 /// What a backup produced.
@@ -101,8 +104,8 @@ impl Repository {
         // The marker goes first, then the plans are read: a prune that
         // plans after this point is seen; one that planned before waits
         // for this marker to go (see crate::gc).
-        let _session = crate::gc::SessionGuard::start(self)?;
-        self.refresh_plans()?;
+        let session = crate::gc::SessionGuard::start_with(self, opts.session)?;
+        self.prepare_to_write()?;
         let host = opts.host.clone().unwrap_or_else(crate::snapshot::hostname);
         let path_names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         let parent = self.pick_parent(&opts.parent, &host, &path_names)?;
@@ -155,7 +158,9 @@ impl Repository {
             program: format!("cairn {}", env!("CARGO_PKG_VERSION")),
             info,
         };
+        session.confirm_alive()?;
         let id = self.save_snapshot(&snapshot)?;
+        drop(session);
         Ok(BackupResult {
             id,
             snapshot,
