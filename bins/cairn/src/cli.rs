@@ -370,7 +370,8 @@ pub struct BackupArgs {
     /// Host name to record.
     #[arg(long)]
     pub host: Option<String>,
-    /// Snapshot time instead of now (RFC 3339 or "YYYY-MM-DD HH:MM:SS", UTC).
+    /// Snapshot time instead of now: RFC 3339, or "YYYY-MM-DD HH:MM:SS" in
+    /// UTC; both may give fractional seconds (".1"), which are kept.
     #[arg(long)]
     pub time: Option<String>,
     /// Parent snapshot for change detection ("none" to read everything).
