@@ -289,6 +289,11 @@ fn forget_flags_follow_restic() {
         kept(&["--keep-tag", "foo", "--keep-tag", "bar"]),
         days(&["2015-10-22", "2015-11-13", "2015-11-15"])
     );
+    // An empty list matches the untagged snapshots.
+    assert_eq!(
+        kept(&["--keep-tag", ""]),
+        days(&["2015-11-18", "2016-01-18"])
+    );
     // 2m2h before 2016-01-18 12:02:03 is 2015-11-18 10:02:03 (calendar
     // months), so 2015-11-18 10:20:30 stays.
     assert_eq!(

@@ -446,7 +446,12 @@ impl RetentionPolicy {
             let mut reasons = Vec::new();
             for list in &self.tags {
                 if has_tags(&snap.tags, list) {
-                    reasons.push(format!("tag {}", list.join(",")));
+                    let shown = list.join(",");
+                    reasons.push(if shown.is_empty() {
+                        "tag ''".to_string()
+                    } else {
+                        format!("tag {shown}")
+                    });
                 }
             }
             if let Some(d) = self.within.filter(|d| !d.is_zero()) {
