@@ -127,7 +127,7 @@ fn prune_waits_for_grace_period_and_running_backups() {
     stream_backup(&repo, "x", noise(2 << 20, 1), 1);
     repo.forget(&ForgetOptions {
         policy: RetentionPolicy {
-            tags: vec!["none".into()],
+            tags: vec![vec!["none".into()]],
             ..Default::default()
         },
         ..Default::default()
@@ -157,7 +157,7 @@ fn prune_waits_for_grace_period_and_running_backups() {
     stream_backup(&repo, "y", noise(2 << 20, 2), 2);
     repo.forget(&ForgetOptions {
         policy: RetentionPolicy {
-            tags: vec!["none".into()],
+            tags: vec![vec!["none".into()]],
             ..Default::default()
         },
         ..Default::default()

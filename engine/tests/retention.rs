@@ -2,7 +2,7 @@
 //! `tests/data/retention.txt` (see its header for the format).
 
 use cairn::id::{BlobId, SnapshotId};
-use cairn::ops::retention::{parse_duration, GroupBy, RetentionPolicy};
+use cairn::ops::retention::{parse_tag_list, CalendarDuration, GroupBy, RetentionPolicy};
 use cairn::snapshot::{Snapshot, Summary};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -44,8 +44,9 @@ fn rule(p: &mut RetentionPolicy, r: &str) {
         "weekly" => p.weekly = Some(n()),
         "monthly" => p.monthly = Some(n()),
         "yearly" => p.yearly = Some(n()),
-        "within" => p.within_secs = Some(parse_duration(v).expect("duration")),
-        "tag" => p.tags.push(v.to_string()),
+        "within" => p.within = Some(CalendarDuration::parse(v).expect("duration")),
+        "tag" => p.tags.push(parse_tag_list(v)),
+        "within-daily" => p.within_daily = Some(CalendarDuration::parse(v).expect("duration")),
         other => panic!("unknown rule {other}"),
     }
 }

@@ -1,5 +1,6 @@
 //! Command-line definitions.
 
+use cairn::ops::retention::CalendarDuration;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -90,31 +91,53 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct ForgetArgs {
-    /// Keep the N newest snapshots.
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    /// Keep the N newest snapshots ("unlimited" or -1: all).
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_count)]
     pub keep_last: Option<i64>,
-    /// Keep the newest snapshot of each of the N most recent hours (-1: all).
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    /// Keep the newest snapshot of each of the N most recent hours that
+    /// have snapshots ("unlimited" or -1: of every hour).
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_count)]
     pub keep_hourly: Option<i64>,
     /// ... days.
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_count)]
     pub keep_daily: Option<i64>,
     /// ... ISO weeks.
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_count)]
     pub keep_weekly: Option<i64>,
     /// ... months.
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_count)]
     pub keep_monthly: Option<i64>,
     /// ... years.
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_count)]
     pub keep_yearly: Option<i64>,
-    /// Keep everything within this duration of the newest snapshot (e.g. 30d, 1y6m).
-    #[arg(long, value_name = "DURATION")]
-    pub keep_within: Option<String>,
-    /// Keep snapshots with this tag (repeatable).
-    #[arg(long, value_name = "TAG")]
+    /// Keep every snapshot newer than the group's latest snapshot minus
+    /// DURATION (e.g. 30d, 12h, 1y5m7d2h; y and m are calendar years and
+    /// months, w is 7 days).
+    #[arg(long, value_name = "DURATION", value_parser = parse_within)]
+    pub keep_within: Option<CalendarDuration>,
+    /// Keep the newest snapshot of every hour among those newer than the
+    /// group's latest snapshot minus DURATION.
+    #[arg(long, value_name = "DURATION", value_parser = parse_within)]
+    pub keep_within_hourly: Option<CalendarDuration>,
+    /// ... of every day.
+    #[arg(long, value_name = "DURATION", value_parser = parse_within)]
+    pub keep_within_daily: Option<CalendarDuration>,
+    /// ... of every ISO week.
+    #[arg(long, value_name = "DURATION", value_parser = parse_within)]
+    pub keep_within_weekly: Option<CalendarDuration>,
+    /// ... of every month.
+    #[arg(long, value_name = "DURATION", value_parser = parse_within)]
+    pub keep_within_monthly: Option<CalendarDuration>,
+    /// ... of every year.
+    #[arg(long, value_name = "DURATION", value_parser = parse_within)]
+    pub keep_within_yearly: Option<CalendarDuration>,
+    /// Keep snapshots that carry every tag of this comma-separated list
+    /// ("a,b": both a and b). Repeatable: a snapshot matching any one list
+    /// is kept. An empty value keeps snapshots without tags.
+    #[arg(long, value_name = "TAG[,TAG...]")]
     pub keep_tag: Vec<String>,
-    /// Group by any of host, tags, paths (or none).
+    /// Group by any of host, tags, paths, comma-separated ("none" or "":
+    /// one group).
     #[arg(long, default_value = "host,paths")]
     pub group_by: String,
     /// Only show what would be removed.
@@ -370,7 +393,8 @@ pub struct BackupArgs {
     /// Host name to record.
     #[arg(long)]
     pub host: Option<String>,
-    /// Snapshot time instead of now (RFC 3339 or "YYYY-MM-DD HH:MM:SS", UTC).
+    /// Snapshot time instead of now: RFC 3339, or "YYYY-MM-DD HH:MM:SS" in
+    /// UTC; both may give fractional seconds (".1"), which are kept.
     #[arg(long)]
     pub time: Option<String>,
     /// Parent snapshot for change detection ("none" to read everything).
@@ -444,4 +468,21 @@ pub struct CatArgs {
     pub kind: String,
     /// Object id (not for config).
     pub id: Option<String>,
+}
+
+/// A `--keep-*` count: N >= 0, or "unlimited" / -1 for all.
+fn parse_count(s: &str) -> Result<i64, String> {
+    match s {
+        "unlimited" => Ok(-1),
+        _ => match s.parse::<i64>() {
+            Ok(n) if n >= -1 => Ok(n),
+            Ok(_) => Err("counts are N >= 0, or \"unlimited\" (-1)".into()),
+            Err(e) => Err(e.to_string()),
+        },
+    }
+}
+
+/// A `--keep-within*` duration.
+fn parse_within(s: &str) -> Result<CalendarDuration, String> {
+    CalendarDuration::parse(s).map_err(|e| e.to_string())
 }

@@ -482,3 +482,48 @@ fn json_backup_writes_progress_lines() {
         );
     }
 }
+
+#[test]
+fn backup_time_keeps_fractional_seconds() {
+    let (env, repo, key, src) = setup();
+    let s = src.to_str().expect("utf8");
+    let at = |t: &str| {
+        env.run_with(
+            &repo,
+            &key,
+            &["--json", "backup", s, "--time", t, "--parent", "none"],
+        )
+    };
+    // 2014-08-13T10:20:30Z is 1407925230 s after the epoch.
+    for (given, ns) in [
+        ("2014-08-13 10:20:30.1", 1_407_925_230_100_000_000i64),
+        ("2014-08-13 10:20:30.123456789", 1_407_925_230_123_456_789),
+        ("2014-08-13 10:20:30", 1_407_925_230_000_000_000),
+        ("2014-08-13T10:20:30.1Z", 1_407_925_230_100_000_000),
+        ("2014-08-13T12:20:30.25+02:00", 1_407_925_230_250_000_000),
+        ("2014-08-13", 1_407_888_000_000_000_000),
+    ] {
+        let o = at(given);
+        assert_code(&o, 0);
+        assert_eq!(json(&o)["time_ns"], ns, "--time {given:?}");
+    }
+    // The stored value, not just the summary, keeps the fraction.
+    let o = env.run_with(&repo, &key, &["--json", "snapshots"]);
+    let stored: Vec<i64> = json(&o)
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|x| x["time_ns"].as_i64())
+        .collect();
+    assert!(stored.contains(&1_407_925_230_100_000_000), "{stored:?}");
+    assert!(stored.contains(&1_407_925_230_123_456_789), "{stored:?}");
+    for bad in [
+        "2014-08-13 10:20:30.",
+        "2014-08-13 10:20",
+        "2014-08-13 10:20:30.1x",
+    ] {
+        let o = at(bad);
+        assert_code(&o, 1);
+        assert!(stdout(&o).contains("cannot parse time"), "{}", stdout(&o));
+    }
+}

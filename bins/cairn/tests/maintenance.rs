@@ -244,3 +244,86 @@ fn copy_with_shared_chunker_params_transfers_only_new_chunks() {
         stdout(&o)
     );
 }
+
+#[test]
+fn forget_flags_follow_restic() {
+    let env = Env::new();
+    let (repo, key, src) = (env.path("repo"), env.path("key"), env.path("src"));
+    init(&env, &repo, &key, &[]);
+    make_source(&src);
+    let s = src.to_str().expect("utf8");
+    // Five of the snapshots of restic's policy suite, with their tags.
+    for (time, tags) in [
+        ("2015-10-22 10:20:30", &["foo", "bar"][..]),
+        ("2015-11-13 10:20:30.1", &["bar"][..]),
+        ("2015-11-15 10:20:30", &["foo"][..]),
+        ("2015-11-18 10:20:30", &[][..]),
+        ("2016-01-18 12:02:03", &[][..]),
+    ] {
+        let mut args = vec!["backup", s, "--time", time, "--parent", "none"];
+        for t in tags {
+            args.extend(["--tag", t]);
+        }
+        assert_code(&env.run_with(&repo, &key, &args), 0);
+    }
+    let kept = |flags: &[&str]| -> Vec<String> {
+        let mut args = vec!["--json", "forget", "--dry-run"];
+        args.extend_from_slice(flags);
+        let o = env.run_with(&repo, &key, &args);
+        assert_code(&o, 0);
+        let mut v: Vec<String> = json(&o)
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter(|d| d["keep"] == true)
+            .map(|d| d["time"].as_str().expect("time")[..10].to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let days = |d: &[&str]| d.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    // One --keep-tag value is one list: both tags needed.
+    assert_eq!(kept(&["--keep-tag", "foo,bar"]), days(&["2015-10-22"]));
+    // Several --keep-tag: any list.
+    assert_eq!(
+        kept(&["--keep-tag", "foo", "--keep-tag", "bar"]),
+        days(&["2015-10-22", "2015-11-13", "2015-11-15"])
+    );
+    // An empty list matches the untagged snapshots.
+    assert_eq!(
+        kept(&["--keep-tag", ""]),
+        days(&["2015-11-18", "2016-01-18"])
+    );
+    // 2m2h before 2016-01-18 12:02:03 is 2015-11-18 10:02:03 (calendar
+    // months), so 2015-11-18 10:20:30 stays.
+    assert_eq!(
+        kept(&["--keep-within", "2m2h"]),
+        days(&["2015-11-18", "2016-01-18"])
+    );
+    // Newest per ISO week within a year: 2015-11-13 shares 2015-W46 with
+    // 2015-11-15.
+    assert_eq!(
+        kept(&["--keep-within-weekly", "1y"]),
+        days(&["2015-10-22", "2015-11-15", "2015-11-18", "2016-01-18"])
+    );
+    // Two years exist, the counter has 8 left: the oldest is kept too.
+    assert_eq!(
+        kept(&["--keep-yearly", "10"]),
+        days(&["2015-10-22", "2015-11-18", "2016-01-18"])
+    );
+    assert_eq!(kept(&["--keep-last", "unlimited"]).len(), 5);
+    assert_eq!(kept(&["--keep-last", "2", "--group-by", ""]).len(), 2);
+    for refused in [
+        &["forget", "--keep-last", "-2"][..],
+        &["forget", "--keep-within", "2w3x"][..],
+        &["forget", "--keep-within-daily", "5"][..],
+    ] {
+        assert_code(&env.run_with(&repo, &key, refused), 2);
+    }
+    // --keep-last 0 is no rule at all, as in restic: refused, nothing removed.
+    let o = env.run_with(&repo, &key, &["forget", "--keep-last", "0"]);
+    assert_code(&o, 1);
+    assert!(stderr(&o).contains("no retention rule"), "{}", stderr(&o));
+    let o = env.run_with(&repo, &key, &["--json", "snapshots"]);
+    assert_eq!(json(&o).as_array().map(Vec::len), Some(5));
+}

@@ -128,19 +128,21 @@ fn excludes(a: &BackupArgs) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// RFC 3339, or "YYYY-MM-DD HH:MM:SS" / "YYYY-MM-DD" in UTC.
+/// RFC 3339, or "YYYY-MM-DD HH:MM:SS[.fraction]" / "YYYY-MM-DD" in UTC.
+/// Fractional seconds (up to nanoseconds) are kept in the snapshot's time.
 pub fn parse_time(s: &str) -> Result<i64> {
     let dt = chrono::DateTime::parse_from_rfc3339(s)
         .map(|d| d.with_timezone(&chrono::Utc))
         .or_else(|_| {
-            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").map(|n| n.and_utc())
+            // `%.f` takes an optional "." and 1 to 9 digits.
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").map(|n| n.and_utc())
         })
         .or_else(|_| {
             chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
                 .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
         })
         .with_context(|| {
-            format!("cannot parse time {s:?}: use RFC 3339 or \"YYYY-MM-DD HH:MM:SS\"")
+            format!("cannot parse time {s:?}: use RFC 3339 or \"YYYY-MM-DD HH:MM:SS[.fraction]\"")
         })?;
     dt.timestamp_nanos_opt().context("time out of range")
 }

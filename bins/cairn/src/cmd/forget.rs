@@ -4,7 +4,7 @@ use crate::cli::{ForgetArgs, Global, PruneArgs};
 use crate::{context, output};
 use anyhow::Result;
 use cairn::ops::forget::ForgetOptions;
-use cairn::ops::retention::{parse_duration, GroupBy, RetentionPolicy};
+use cairn::ops::retention::{parse_tag_list, GroupBy, RetentionPolicy};
 use std::process::ExitCode;
 
 pub fn run(g: &Global, a: &ForgetArgs) -> Result<ExitCode> {
@@ -15,8 +15,13 @@ pub fn run(g: &Global, a: &ForgetArgs) -> Result<ExitCode> {
         weekly: a.keep_weekly,
         monthly: a.keep_monthly,
         yearly: a.keep_yearly,
-        within_secs: a.keep_within.as_deref().map(parse_duration).transpose()?,
-        tags: a.keep_tag.clone(),
+        within: a.keep_within,
+        within_hourly: a.keep_within_hourly,
+        within_daily: a.keep_within_daily,
+        within_weekly: a.keep_within_weekly,
+        within_monthly: a.keep_within_monthly,
+        within_yearly: a.keep_within_yearly,
+        tags: a.keep_tag.iter().map(|t| parse_tag_list(t)).collect(),
     };
     let repo = context::open(g)?;
     let snaps: std::collections::HashMap<_, _> = repo.snapshots()?.into_iter().collect();
