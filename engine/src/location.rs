@@ -23,7 +23,12 @@ pub fn open_backend_with(location: &str, create: bool, s3: &S3Options) -> Result
             opts.concurrency = 8;
         }
         let inner: Arc<dyn Backend> = Arc::new(ObjectBackend::s3(location, &opts)?);
-        return Ok(Arc::new(RetryBackend::with_defaults(inner)));
+        return Ok(Arc::new(RetryBackend::new(
+            inner,
+            opts.tries(),
+            std::time::Duration::from_millis(200),
+            std::time::Duration::from_secs(10),
+        )));
     }
     let path = location.strip_prefix("local:").unwrap_or(location);
     if path.is_empty() {

@@ -90,6 +90,8 @@ pub(crate) struct Inner {
     pub plans_seen: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Index files loaded into the index.
     pub index_files: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Deletion plans that could not be read.
+    pub plan_problems: std::sync::Mutex<Vec<String>>,
 }
 
 /// An open repository. Cheap to clone; all clones share the index.
@@ -209,6 +211,7 @@ impl Repository {
                 index: RwLock::new(index),
                 plans_seen: std::sync::Mutex::new(std::collections::HashSet::new()),
                 index_files: std::sync::Mutex::new(std::collections::HashSet::new()),
+                plan_problems: std::sync::Mutex::new(Vec::new()),
                 index_problems: std::sync::Mutex::new(Vec::new()),
                 read_pool: std::sync::OnceLock::new(),
                 read_buffers: Arc::new(crate::pool::BufferPool::new(READ_BUFFERS_KEPT)),
@@ -400,6 +403,14 @@ impl Repository {
                     drop(seen);
                     return self.reload_index();
                 }
+                // A plan that cannot be read names packs no index file
+                // lists any more (prune rewrote the index after storing
+                // it), so nothing here could use them: note it and go on.
+                Err(e @ (Error::Corrupt { .. } | Error::UnsupportedVersion { .. })) => {
+                    self.note_plan_problem(e.to_string());
+                    seen.insert(name);
+                    continue;
+                }
                 Err(e) => return Err(e),
             };
             let mut idx = self.index_mut();
@@ -411,8 +422,11 @@ impl Repository {
         Ok(())
     }
 
-    /// All deletion plans. A plan swept between the listing and the read
-    /// is skipped: its packs are gone, or listed again in an index file.
+    /// All readable deletion plans. A plan swept between the listing and
+    /// the read is skipped: its packs are gone, or listed again in an index
+    /// file. A damaged plan is skipped too and named by
+    /// [`Repository::plan_problems`]: prune then refuses to run, and
+    /// `repair index` indexes its packs again and removes it.
     pub fn plans(&self) -> Result<Vec<(String, crate::gc::Plan)>> {
         let names = self.inner.backend.list(FileKind::Plan)?;
         let loaded: Vec<Result<Option<(String, crate::gc::Plan)>>> = names
@@ -423,7 +437,44 @@ impl Repository {
                 Err(e) => Err(e),
             })
             .collect();
-        loaded.into_iter().filter_map(Result::transpose).collect()
+        let mut out = Vec::new();
+        let mut problems = Vec::new();
+        for r in loaded {
+            match r {
+                Ok(Some(p)) => out.push(p),
+                Ok(None) => {}
+                Err(e @ (Error::Corrupt { .. } | Error::UnsupportedVersion { .. })) => {
+                    problems.push(e.to_string())
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        *self
+            .inner
+            .plan_problems
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = problems;
+        Ok(out)
+    }
+
+    /// Deletion plans that could not be read at the last listing.
+    pub fn plan_problems(&self) -> Vec<String> {
+        self.inner
+            .plan_problems
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn note_plan_problem(&self, p: String) {
+        let mut v = self
+            .inner
+            .plan_problems
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if !v.contains(&p) {
+            v.push(p);
+        }
     }
 
     /// Loads one deletion plan.

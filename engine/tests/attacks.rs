@@ -501,3 +501,64 @@ fn hostile_key_slots_cannot_make_opening_slow() {
         started.elapsed()
     );
 }
+
+/// Point 6: damaged session markers and deletion plans are reported by
+/// `check`; a damaged plan stops prune (with the way out) but not backups,
+/// and `repair index` indexes its packs again and removes it.
+#[test]
+fn damaged_markers_and_plans_are_reported_and_repairable() {
+    let (b, repo) = memory_repo();
+    let keep = stream(&repo, "keep", noise(1 << 20, 3));
+    let gone = stream(&repo, "gone", noise(2 << 20, 4));
+    b.delete(FileKind::Snapshot, &gone.to_hex())
+        .expect("forget");
+    // A prune with the default grace period only plans.
+    let r = repo.prune(&PruneOptions::default()).expect("prune");
+    assert!(r.packs_planned > 0, "{r:?}");
+    let (plan, _) = b.list(FileKind::Plan).expect("list").remove(0);
+    let mut bytes = b.read(FileKind::Plan, &plan).expect("read").to_vec();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    b.delete(FileKind::Plan, &plan).expect("delete");
+    b.create(FileKind::Plan, &plan, Bytes::from(bytes))
+        .expect("damaged plan");
+    b.create(
+        FileKind::Session,
+        &"5e".repeat(32),
+        Bytes::from_static(b"CRNL\x03\x00\x00\x00not a sealed marker at all........"),
+    )
+    .expect("damaged marker");
+
+    let repo = Repository::open(b.clone(), &secret()).expect("a damaged plan does not block open");
+    let report = repo.check(None).expect("check");
+    let kinds: Vec<&str> = report.problems.iter().map(|p| p.kind.as_str()).collect();
+    assert!(
+        kinds.contains(&"plan") && kinds.contains(&"session"),
+        "{kinds:?}"
+    );
+    let err = repo.prune(&prune_now()).expect_err("prune refuses");
+    assert!(
+        matches!(&err, Error::Corrupt { detail, .. } if detail.contains("repair index")),
+        "{err}"
+    );
+    // Backups go on.
+    stream(&repo, "new", noise(1 << 20, 5));
+    let fixed = repo.repair_index().expect("repair");
+    assert_eq!(fixed.damaged_plans_removed, 1, "{fixed:?}");
+    assert!(b.list(FileKind::Plan).expect("list").is_empty());
+    let mut out = Vec::new();
+    repo.dump(&keep, "keep", &mut out).expect("dump");
+    assert!(out == noise(1 << 20, 3));
+    // The damaged marker still counts as a running backup, so this prune
+    // plans but cannot sweep; with a short stale limit it is removed.
+    let r = repo
+        .prune(&PruneOptions {
+            grace_secs: 0,
+            stale_session_secs: 0,
+            ..Default::default()
+        })
+        .expect("prune");
+    assert!(r.packs_deleted > 0, "{r:?}");
+    assert!(b.list(FileKind::Session).expect("list").is_empty());
+    assert!(repo.check(Some(Subset::All)).expect("check").is_clean());
+}

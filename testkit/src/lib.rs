@@ -3,8 +3,12 @@
 //! [`Pg`] starts a real, throwaway PostgreSQL cluster and [`Moto`] a real
 //! S3-compatible server; nothing here is a mock.
 
+pub mod crashfs;
+pub mod faultproxy;
 mod moto;
 mod pg;
 
+pub use crashfs::CrashFs;
+pub use faultproxy::{Fault, FaultMix, FaultProxy};
 pub use moto::Moto;
 pub use pg::Pg;

@@ -37,6 +37,19 @@ pub struct Global {
     /// Parallel requests to S3 (uploads, range reads).
     #[arg(long, global = true, default_value_t = 8)]
     pub s3_concurrency: usize,
+    /// Key slot to try first (an id or prefix from `key list`), without the
+    /// cost limits other slots get; for repositories with many or costly
+    /// password slots.
+    #[arg(long, global = true, env = "CAIRN_KEY_HINT", value_name = "ID")]
+    pub key_hint: Option<String>,
+    /// Tries per storage request before giving up (transient errors:
+    /// timeouts, throttling, 5xx); each retry is logged as a warning.
+    #[arg(long, global = true, default_value_t = 6, value_name = "N")]
+    pub retries: u32,
+    /// Seconds one storage request may take before it counts as failed
+    /// (and is retried).
+    #[arg(long, global = true, default_value_t = 60, value_name = "SECS")]
+    pub timeout: u64,
 }
 
 impl Global {
@@ -44,8 +57,10 @@ impl Global {
     pub fn s3(&self) -> cairn::backend::S3Options {
         cairn::backend::S3Options {
             endpoint: self.s3_endpoint.clone(),
-            region: None,
             concurrency: self.s3_concurrency,
+            retries: self.retries,
+            timeout: std::time::Duration::from_secs(self.timeout.max(1)),
+            ..Default::default()
         }
     }
 }

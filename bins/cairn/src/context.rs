@@ -106,7 +106,11 @@ pub fn open(g: &Global) -> Result<Repository> {
         }
         None => return Err(no_key_error()),
     };
-    let repo = Repository::open(backend, &secret)?;
+    let mut opts = cairn::OpenOptions::default();
+    if let Some(h) = &g.key_hint {
+        opts = opts.key_hint(h.clone());
+    }
+    let repo = Repository::open_with(backend, &secret, &opts)?;
     tracing::info!(
         repository = %loc,
         key = %repo.key_id().short(),
@@ -145,10 +149,10 @@ fn create_default(d: &DefaultRepo) -> Result<Repository> {
             ..Default::default()
         },
     )?;
-    eprintln!("cairn: created a new repository at {}", d.repo.display());
-    eprintln!("cairn: its key is in {}", d.key.display());
-    eprintln!("cairn: WARNING: keep a copy of that key file somewhere safe and separate.");
-    eprintln!("cairn:          Without it these backups cannot be read by anyone, ever.");
+    crate::err!("cairn: created a new repository at {}", d.repo.display());
+    crate::err!("cairn: its key is in {}", d.key.display());
+    crate::err!("cairn: WARNING: keep a copy of that key file somewhere safe and separate.");
+    crate::err!("cairn:          Without it these backups cannot be read by anyone, ever.");
     Ok(repo)
 }
 

@@ -21,7 +21,7 @@ pub fn code_number(e: &anyhow::Error) -> u8 {
         Some(cairn::Error::RepositoryNotFound(_) | cairn::Error::NotARepository(..)) => {
             REPO_NOT_FOUND
         }
-        Some(cairn::Error::WrongKey) => WRONG_KEY,
+        Some(cairn::Error::WrongKey | cairn::Error::KeySlotsSkipped { .. }) => WRONG_KEY,
         Some(cairn::Error::Corrupt { .. }) => DAMAGED,
         _ => FAILED,
     }
@@ -55,7 +55,7 @@ pub fn one_line(e: &anyhow::Error) -> String {
         Some(cairn::Error::WrongKey) => {
             msg.push_str(" (check CAIRN_PASSWORD_FILE, CAIRN_PASSWORD_COMMAND or CAIRN_KEY_FILE)")
         }
-        Some(cairn::Error::Corrupt { .. }) => {
+        Some(cairn::Error::Corrupt { .. }) if !msg.contains("repair") => {
             msg.push_str(" (the repository is damaged; do not prune, keep a copy)")
         }
         _ => {}

@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             let line = exit::one_line(&e);
-            eprintln!("cairn: error: {line}");
+            crate::err!("cairn: error: {line}");
             if cli.global.json {
                 output::json(&serde_json::json!({
                     "message_type": "error", "message": line, "exit_code": exit::code_number(&e),

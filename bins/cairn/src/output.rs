@@ -73,12 +73,56 @@ pub fn snapshot_json(
     })
 }
 
-/// Writes one line to stdout. A closed pipe (`cairn ls | head`) ends the
-/// process quietly instead of panicking.
+/// Text with control characters (terminal escapes, carriage returns, C1
+/// controls) written as `\x..`/`\u{..}` escapes; newlines and tabs of
+/// the text itself stay. Names in a snapshot come from whoever wrote it:
+/// printed raw, a name holding an escape sequence could rewrite the
+/// operator's terminal. Every line the CLI prints goes through this.
+pub fn sanitize(s: &str) -> std::borrow::Cow<'_, str> {
+    escape(s, |c| c == '\n' || c == '\t')
+}
+
+/// A name from a snapshot for one line of output: every control character
+/// escaped, newlines too, so a name cannot fake a line of its own.
+pub fn name(s: &str) -> std::borrow::Cow<'_, str> {
+    escape(s, |_| false)
+}
+
+fn escape(s: &str, keep: impl Fn(char) -> bool) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c.is_control() && !keep(c)) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            c if keep(c) || !c.is_control() => out.push(c),
+            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Writes one line to stderr, control characters escaped.
+pub fn err_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let text = args.to_string();
+    let _ = writeln!(std::io::stderr().lock(), "{}", sanitize(&text));
+}
+
+/// `eprintln!` with control characters escaped.
+#[macro_export]
+macro_rules! err {
+    ($($t:tt)*) => { $crate::output::err_line(format_args!($($t)*)) };
+}
+
+/// Writes one line to stdout, control characters escaped. A closed pipe
+/// (`cairn ls | head`) ends the process quietly instead of panicking.
 pub fn write_line(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
+    let text = args.to_string();
     let mut o = std::io::stdout().lock();
-    if let Err(e) = writeln!(o, "{args}") {
+    if let Err(e) = writeln!(o, "{}", sanitize(&text)) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
@@ -89,4 +133,16 @@ pub fn write_line(args: std::fmt::Arguments<'_>) {
 #[macro_export]
 macro_rules! out {
     ($($t:tt)*) => { $crate::output::write_line(format_args!($($t)*)) };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(super::sanitize("plain/ünï"), "plain/ünï");
+        assert_eq!(super::sanitize("a\u{1b}[2Jb"), "a\\x1b[2Jb");
+        assert_eq!(super::sanitize("x\ry\u{9b}"), "x\\x0dy\\u{9b}");
+        assert_eq!(super::sanitize("two\nlines\tok"), "two\nlines\tok");
+        assert_eq!(super::name("fake\nline"), "fake\\x0aline");
+    }
 }

@@ -93,3 +93,54 @@ fn s3_repository_and_bucket_backup_from_the_cli() {
         .expect("runs");
     assert_code(&o, 10);
 }
+
+/// Retries through a faulty network are visible on stderr and bounded by
+/// `--retries` and `--timeout`.
+#[test]
+fn retries_are_visible_and_configurable() {
+    let m = Moto::start();
+    m.create_bucket("flaky");
+    let proxy = cairn_testkit::FaultProxy::start(
+        &m.endpoint,
+        cairn_testkit::FaultMix {
+            probability: 0.3,
+            seed: 11,
+            stall: std::time::Duration::from_millis(1500),
+        },
+    );
+    let env = Env::new();
+    let key = env.path("key");
+    let run = |args: &[&str]| {
+        env.cmd(args)
+            .env("CAIRN_REPOSITORY", "s3://flaky/r")
+            .env("CAIRN_KEY_FILE", &key)
+            .env("CAIRN_S3_ENDPOINT", &proxy.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .output()
+            .expect("runs")
+    };
+    let flags = ["--retries", "20", "--timeout", "1"];
+    let mut init = flags.to_vec();
+    init.extend(["init", "--generate-key-file", key.to_str().expect("utf8")]);
+    assert_code(&run(&init), 0);
+    let src = env.path("src");
+    make_source(&src);
+    let mut backup = flags.to_vec();
+    backup.extend(["backup", src.to_str().expect("utf8")]);
+    let o = run(&backup);
+    assert_code(&o, 0);
+    assert!(
+        stderr(&o).contains("retrying (attempt 2 of 20)"),
+        "{}",
+        stderr(&o)
+    );
+    proxy.set_probability(1.0);
+    let o = run(&["--retries", "2", "--timeout", "1", "snapshots"]);
+    assert_code(&o, 1);
+    assert!(
+        stderr(&o).contains("gave up after 2 tries"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -45,14 +45,22 @@ impl RetryBackend {
         loop {
             match f() {
                 Err(Error::Unavailable { op, detail }) if attempt < self.attempts => {
-                    tracing::debug!(
-                        "retrying {op} after transient error ({detail}), attempt {attempt}"
+                    tracing::warn!(
+                        "{op}: {detail}; retrying (attempt {} of {})",
+                        attempt + 1,
+                        self.attempts
                     );
                     let r: [u8; 4] = crate::id::random_bytes();
                     let frac = 0.5 + f64::from(u32::from_le_bytes(r)) / f64::from(u32::MAX) / 2.0;
                     std::thread::sleep(delay.mul_f64(frac));
                     delay = (delay * 2).min(self.max);
                     attempt += 1;
+                }
+                Err(Error::Unavailable { op, detail }) if self.attempts > 1 => {
+                    return Err(Error::Unavailable {
+                        op,
+                        detail: format!("{detail} (gave up after {} tries)", self.attempts),
+                    })
                 }
                 other => return other,
             }

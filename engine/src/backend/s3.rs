@@ -21,6 +21,33 @@ pub struct S3Options {
     pub region: Option<String>,
     /// Requests in flight at once (uploaders, range reads); 0 = 8.
     pub concurrency: usize,
+    /// Tries per request for transient errors (timeouts, throttling, 5xx,
+    /// resets); 0 = 6. Each retry is logged as a warning.
+    pub retries: u32,
+    /// Time one request may take, connection included; zero = 60 s. A hung
+    /// server costs at most about `retries` × `timeout` before the
+    /// operation fails.
+    pub timeout: Duration,
+}
+
+impl S3Options {
+    /// Tries per request (the default when unset).
+    pub fn tries(&self) -> u32 {
+        if self.retries == 0 {
+            6
+        } else {
+            self.retries
+        }
+    }
+
+    /// Per-request timeout (the default when unset).
+    pub fn request_timeout(&self) -> Duration {
+        if self.timeout.is_zero() {
+            Duration::from_secs(60)
+        } else {
+            self.timeout
+        }
+    }
 }
 
 /// Splits `s3://bucket/prefix` into bucket and prefix.
@@ -74,9 +101,10 @@ pub fn s3_store(bucket: &str, opts: &S3Options) -> Result<Arc<dyn ObjectStore>> 
     let creds = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
     let config = aws_file("AWS_CONFIG_FILE", "config");
     // Client options first: they carry allow_http, set below.
+    let timeout = opts.request_timeout();
     let client = ClientOptions::new()
-        .with_connect_timeout(Duration::from_secs(10))
-        .with_timeout(Duration::from_secs(120));
+        .with_connect_timeout(timeout.min(Duration::from_secs(10)))
+        .with_timeout(timeout);
     let mut b = AmazonS3Builder::from_env()
         .with_bucket_name(bucket)
         .with_client_options(client);

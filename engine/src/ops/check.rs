@@ -83,7 +83,8 @@ impl Subset {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {
     /// Short kind: `missing-pack`, `pack-size`, `pack-hash`, `pack-header`,
-    /// `missing-blob`, `corrupt-blob`, `index-file`, `snapshot`, `tree`.
+    /// `missing-blob`, `corrupt-blob`, `index-file`, `plan`, `session`,
+    /// `snapshot`, `tree`.
     pub kind: String,
     /// The object concerned.
     pub object: String,
@@ -143,6 +144,14 @@ impl Repository {
         for p in self.index_problems() {
             r.problem("index-file", "index", p);
         }
+        for p in self.plan_problems() {
+            r.problem(
+                "plan",
+                "deletion plan",
+                format!("{p}; prune stops until `repair index` indexes its packs again"),
+            );
+        }
+        self.check_sessions(&mut r)?;
         let mut bad: HashSet<BlobId> = HashSet::new();
         self.check_packs(&mut r, &mut bad)?;
         let snaps = self.check_snapshots(&mut r, &mut bad)?;
@@ -153,6 +162,24 @@ impl Repository {
             r.affected = self.affected_paths(&snaps, &bad);
         }
         Ok(r)
+    }
+
+    /// Session markers that cannot be read. Each counts as a backup that
+    /// started when it was stored and runs for prune's stale limit, so it
+    /// can delay a sweep but never hasten one; prune removes it after that.
+    fn check_sessions(&self, r: &mut CheckReport) -> Result<()> {
+        for s in crate::gc::sessions(self)?
+            .into_iter()
+            .filter(|s| s.unreadable)
+        {
+            r.problem(
+                "session",
+                format!("session {}", s.markers.join(",")),
+                "marker cannot be read (damaged, or written with another key); it counts as a \
+                 running backup until prune's stale limit and delays sweeps, never hastens them",
+            );
+        }
+        Ok(())
     }
 
     fn check_packs(&self, r: &mut CheckReport, bad: &mut HashSet<BlobId>) -> Result<()> {
@@ -456,5 +483,68 @@ impl PackResult {
             object: object.into(),
             detail: detail.into(),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blob::BlobKind;
+    use crate::ops::backup::saver::Saver;
+    use crate::ops::backup::test_repo;
+    use crate::tree::{Meta, Node, Tree};
+
+    fn node(name: &[u8]) -> Node {
+        Node {
+            name: name.to_vec(),
+            kind: NodeKind::Symlink {
+                target: b"/victim".to_vec(),
+            },
+            meta: Meta::default(),
+        }
+    }
+
+    /// Trees any key holder can write: duplicate, unsorted and unsafe
+    /// names are each a `tree` problem.
+    #[test]
+    fn bad_tree_names_are_problems() {
+        for names in [
+            vec![&b"x"[..], b"x"],
+            vec![b"b", b"a"],
+            vec![b".."],
+            vec![b"a/b"],
+            vec![b"a\0b"],
+            vec![b""],
+        ] {
+            let repo = test_repo();
+            let saver = Saver::start(&repo, 1, None);
+            let tree = Tree {
+                nodes: names.iter().map(|n| node(n)).collect(),
+            };
+            let id = saver
+                .save(BlobKind::Tree, crate::envelope::encode(&tree))
+                .expect("save");
+            saver.finish().expect("finish");
+            let snap = crate::snapshot::Snapshot {
+                time_ns: 1,
+                host: "h".into(),
+                username: String::new(),
+                tags: vec![],
+                paths: vec![],
+                source: "test".into(),
+                parent: None,
+                tree: id,
+                summary: Default::default(),
+                program: String::new(),
+                info: Default::default(),
+            };
+            repo.save_snapshot(&snap).expect("snapshot");
+            let r = repo.check(None).expect("check");
+            assert!(
+                r.problems.iter().any(|p| p.kind == "tree"),
+                "{names:?}: {:?}",
+                r.problems
+            );
+        }
     }
 }

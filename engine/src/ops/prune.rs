@@ -176,12 +176,17 @@ impl Repository {
     /// delete from it, so it must be complete.
     fn reload_index_whole(&self) -> Result<()> {
         self.reload_index()?;
-        match self.index_problems().first() {
+        let mut problems = self.index_problems();
+        problems.extend(self.plan_problems());
+        match problems.first() {
             None => Ok(()),
-            Some(p) => Err(Error::invalid(format!(
-                "the index could not be read completely ({p}); prune stops without deleting; \
-                 if `check` reports the index as damaged, run `repair index` first"
-            ))),
+            Some(p) => Err(Error::corrupt(
+                "index",
+                format!(
+                    "it could not be read completely ({p}); prune stops without deleting; \
+                     run `cairn check`, then `cairn repair index`"
+                ),
+            )),
         }
     }
 
@@ -228,7 +233,7 @@ impl Repository {
                 running.push(s.started_ns);
                 continue;
             }
-            if opts.dry_run || self.append_only() || s.unreadable {
+            if opts.dry_run || self.append_only() {
                 continue;
             }
             tracing::info!(

@@ -19,6 +19,9 @@ pub struct RepairReport {
     pub packs_unreadable: Vec<String>,
     /// Old index files replaced (deleted unless append-only).
     pub index_files_replaced: u64,
+    /// Deletion plans that could not be read, removed once their packs
+    /// were indexed again.
+    pub damaged_plans_removed: u64,
 }
 
 impl Repository {
@@ -26,10 +29,24 @@ impl Repository {
     /// plan names) and writes index files listing them all; then deletes
     /// the old index files (kept in append-only sessions).
     pub fn repair_index(&self) -> Result<RepairReport> {
-        let planned: HashSet<PackId> = self
-            .plans()?
+        let readable = self.plans()?;
+        let readable_names: HashSet<&String> = readable.iter().map(|(n, _)| n).collect();
+        let damaged_plans: Vec<String> = self
+            .backend()
+            .list(FileKind::Plan)?
             .into_iter()
-            .flat_map(|(_, p)| p.packs.into_iter().map(|p| p.id))
+            .map(|(n, _)| n)
+            .filter(|n| !readable_names.contains(n))
+            .filter(|n| {
+                matches!(
+                    self.load_plan(n),
+                    Err(crate::Error::Corrupt { .. } | crate::Error::UnsupportedVersion { .. })
+                )
+            })
+            .collect();
+        let planned: HashSet<PackId> = readable
+            .iter()
+            .flat_map(|(_, p)| p.packs.iter().map(|p| p.id))
             .collect();
         let old: Vec<String> = self
             .backend()
@@ -87,6 +104,11 @@ impl Repository {
         if !self.append_only() {
             for name in old.iter().filter(|n| !written.contains(*n)) {
                 self.backend().delete(FileKind::Index, name)?;
+            }
+            // Damaged plans: their packs were indexed again above.
+            for name in &damaged_plans {
+                self.backend().delete(FileKind::Plan, name)?;
+                report.damaged_plans_removed += 1;
             }
         }
         self.reload_index()?;

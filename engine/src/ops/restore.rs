@@ -234,9 +234,12 @@ impl Restorer<'_> {
                 .repo
                 .blob_location(&id)
                 .map(|l| u64::from(l.raw_len))
-                .ok_or_else(|| Error::NotFound {
-                    kind: "blob".into(),
-                    name: format!("{id} (needed by {})", path.display()),
+                .ok_or_else(|| match self.repo.blob_not_found(&id) {
+                    Error::NotFound { kind, name } => Error::NotFound {
+                        kind,
+                        name: format!("{name}, needed by {}", path.display()),
+                    },
+                    e => e,
                 })?;
             let entry = self.batch.wanted.entry(id).or_default();
             if entry.is_empty() {

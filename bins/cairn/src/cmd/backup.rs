@@ -49,7 +49,7 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
     drop(reporter);
     let res = result?;
     for w in &res.warnings {
-        eprintln!("cairn: warning: could not read {w}");
+        crate::err!("cairn: warning: could not read {w}");
     }
     let s = &res.snapshot.summary;
     if g.json {
@@ -70,7 +70,7 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
     if res.warnings.is_empty() {
         super::ok()
     } else {
-        eprintln!(
+        crate::err!(
             "cairn: {} entries could not be read; the snapshot was written without them",
             res.warnings.len()
         );

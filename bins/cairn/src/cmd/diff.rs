@@ -16,7 +16,7 @@ pub fn run(g: &Global, a: &DiffArgs) -> Result<ExitCode> {
         return super::ok();
     }
     for c in &changes {
-        crate::out!("{}    {}", c.change, c.path);
+        crate::out!("{}    {}", c.change, output::name(&c.path));
     }
     let count = |ch: char| changes.iter().filter(|c| c.change == ch).count();
     crate::out!(

@@ -56,6 +56,11 @@ fn list(g: &Global, repo: &cairn::Repository) -> Result<()> {
         SlotKind::KeyFile => "key-file",
         SlotKind::Command => "command",
     };
+    let rights = |s: &cairn::keyslot::KeySlot| match (s.append_only, s.fields_authenticated()) {
+        (true, true) => "append-only",
+        (true, false) => "append-only (legacy: flag not authenticated, re-create the slot)",
+        (false, _) => "full",
+    };
     if g.json {
         let v: Vec<_> = keys
             .iter()
@@ -63,6 +68,8 @@ fn list(g: &Global, repo: &cairn::Repository) -> Result<()> {
                 serde_json::json!({
                     "id": id.to_hex(), "current": *id == repo.key_id(), "kind": kind(s.kind),
                     "label": s.label, "host": s.host, "created": cairn::snapshot::format_time(s.created_ns),
+                    "append_only": s.append_only, "authenticated": s.fields_authenticated(),
+                    "slot_version": s.version,
                 })
             })
             .collect();
@@ -70,20 +77,22 @@ fn list(g: &Global, repo: &cairn::Repository) -> Result<()> {
         return Ok(());
     }
     crate::out!(
-        " {:<8}  {:<9} {:<20}  {:<16} label",
+        " {:<8}  {:<9} {:<20}  {:<16} {:<12} label",
         "id",
         "kind",
         "created",
-        "host"
+        "host",
+        "rights"
     );
     for (id, s) in &keys {
         let cur = if *id == repo.key_id() { "*" } else { " " };
         crate::out!(
-            "{cur}{:<8}  {:<9} {:<20}  {:<16} {}",
+            "{cur}{:<8}  {:<9} {:<20}  {:<16} {:<12} {}",
             id.short(),
             kind(s.kind),
             cairn::snapshot::format_time(s.created_ns),
             s.host,
+            rights(s),
             s.label
         );
     }

@@ -50,10 +50,11 @@ pub fn run(g: &Global, a: &LsArgs) -> Result<ExitCode> {
     }
     for (p, n) in &rows {
         crate::out!(
-            "{} {:>10} {} {p}",
+            "{} {:>10} {} {}",
             output::mode_string(n.type_char(), n.meta.mode),
             n.size(),
-            cairn::snapshot::format_time(n.meta.mtime_ns)
+            cairn::snapshot::format_time(n.meta.mtime_ns),
+            output::name(p)
         );
     }
     super::ok()

@@ -10,7 +10,7 @@ pub fn run(g: &Global) -> Result<ExitCode> {
     let (snaps, damaged) = repo.readable_snapshots()?;
     // Damaged snapshots are named on stderr; the readable ones are listed.
     for e in &damaged {
-        eprintln!("cairn: damaged snapshot: {e}");
+        crate::err!("cairn: damaged snapshot: {e}");
     }
     let code = ExitCode::from(match damaged.is_empty() {
         true => crate::exit::OK,
