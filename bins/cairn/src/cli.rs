@@ -175,6 +175,11 @@ pub struct PruneArgs {
     /// Only report what would be freed.
     #[arg(long)]
     pub dry_run: bool,
+    /// A session marker that cannot be read (damaged, or written by an
+    /// older cairn without a heartbeat) counts as a running backup for this
+    /// long after it was stored. Current markers declare their own timeout.
+    #[arg(long, default_value = "24h", value_name = "DURATION")]
+    pub stale_session: String,
 }
 
 #[derive(Args, Debug)]

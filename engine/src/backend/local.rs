@@ -84,12 +84,20 @@ fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io(dir, e))
 }
 
-/// A temporary name next to `target`: `<name>#<16 hex digits>`.
+/// A temporary name next to `target`: `<name>#<pid>-<16 hex digits>`.
+/// The writer's pid lets a pruner on the same machine tell the temporary
+/// of a killed writer from one being written right now.
 fn temp_path(target: &Path) -> PathBuf {
     let r: [u8; 8] = crate::id::random_bytes();
     let mut s = target.as_os_str().to_os_string();
-    s.push(format!("#{}", hex::encode(r)));
+    s.push(format!("#{}-{}", std::process::id(), hex::encode(r)));
     PathBuf::from(s)
+}
+
+/// The writer's pid in a temporary's name (see [`temp_path`]), if any.
+pub fn temporary_writer(name: &str) -> Option<u32> {
+    let (_, tail) = name.split_once('#')?;
+    tail.split_once('-')?.0.parse().ok()
 }
 
 fn write_temp(tmp: &Path, parts: &[Bytes]) -> std::io::Result<()> {
@@ -303,6 +311,7 @@ mod tests {
         assert!(b.list(FileKind::Index).expect("list").is_empty());
         let left = b.list_leftovers(FileKind::Index).expect("leftovers");
         assert_eq!(left.len(), 1);
+        assert_eq!(temporary_writer(&left[0].name), Some(std::process::id()));
         b.delete(FileKind::Index, &left[0].name).expect("delete");
         assert!(b.list_leftovers(FileKind::Index).expect("list").is_empty());
     }

@@ -14,7 +14,7 @@ mod s3;
 mod verify;
 
 pub use fault::{FaultBackend, FaultPlan};
-pub use local::LocalBackend;
+pub use local::{temporary_writer, LocalBackend};
 pub use object::{AsyncBridge, ObjectBackend};
 pub use retry::RetryBackend;
 pub use s3::{parse_s3_url, s3_store, S3Options};

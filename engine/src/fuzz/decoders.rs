@@ -66,6 +66,30 @@ pub fn snapshot(data: &[u8]) {
     }
 }
 
+/// Session markers (versions 2 and 3) and deletion plans: the files prune
+/// decides from.
+pub fn gc_files(data: &[u8]) {
+    let key = keys().meta;
+    let name = "ab".repeat(32);
+    for version in [2u32, crate::gc::SESSION_VERSION] {
+        let h = envelope::header(EnvelopeKind::Session, version);
+        let mut sealed = h.to_vec();
+        sealed.extend_from_slice(&crypto::seal(&key, &h, data));
+        for bytes in [data, &sealed[..]] {
+            if let Ok(s) = crate::gc::Session::decode(bytes, &key, &name) {
+                let _ = s.is_dead_here();
+            }
+        }
+    }
+    for p in envelope_both::<crate::gc::Plan>(EnvelopeKind::Plan, crate::gc::PLAN_VERSION, data) {
+        let mut idx = MemIndex::new();
+        for pack in p.packs {
+            idx.add_doomed_pack(pack.id, pack.kind, pack.size, &pack.blobs);
+        }
+        let _ = idx.get(&BlobId([0; 32]));
+    }
+}
+
 /// A tree, decoded directly and through the blob codec.
 pub fn tree(data: &[u8]) {
     if let Ok(t) = envelope::decode::<Tree>(data, "fuzz") {

@@ -10,7 +10,7 @@
 mod decoders;
 mod model;
 
-pub use decoders::{blob, config, index_file, key_slot, pack_header, snapshot, tree};
+pub use decoders::{blob, config, gc_files, index_file, key_slot, pack_header, snapshot, tree};
 pub use model::model;
 
 use crate::crypto::{ChunkingSecret, Keys, MasterSecret};
@@ -34,4 +34,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("config", config),
     ("blob", blob),
     ("model", model),
+    ("gc_files", gc_files),
 ];

@@ -140,11 +140,16 @@ impl Session {
     /// as the first marker of a session that promised nothing).
     pub fn load(repo: &Repository, name: &str) -> Result<Self> {
         let bytes = repo.backend().read(FileKind::Session, name)?;
+        Self::decode(&bytes, &repo.keys().meta, name)
+    }
+
+    /// Decodes a marker's bytes (version 2 or 3); `name` is its object
+    /// name, the session id of a version-2 marker.
+    pub fn decode(bytes: &[u8], meta_key: &[u8; 32], name: &str) -> Result<Self> {
         let what = format!("session {name}");
-        let version = envelope::header_version(&bytes, &what)?;
+        let version = envelope::header_version(bytes, &what)?;
         if version == 2 {
-            let v2: SessionV2 =
-                envelope::open(EnvelopeKind::Session, 2, &repo.keys().meta, &bytes, &what)?;
+            let v2: SessionV2 = envelope::open(EnvelopeKind::Session, 2, meta_key, bytes, &what)?;
             let mut session = [0u8; 32];
             hex::decode_to_slice(name, &mut session)
                 .map_err(|_| Error::corrupt(&what, "name is not an id"))?;
@@ -162,8 +167,8 @@ impl Session {
         envelope::open(
             EnvelopeKind::Session,
             SESSION_VERSION,
-            &repo.keys().meta,
-            &bytes,
+            meta_key,
+            bytes,
             &what,
         )
     }

@@ -267,11 +267,21 @@ impl Repository {
             FileKind::Plan,
             FileKind::Session,
         ] {
-            // A session's first marker is written before it can be seen,
-            // so its temporary may belong to a backup that is starting.
-            let idle = idle && kind != FileKind::Session;
             for o in self.backend().list_leftovers(kind)? {
-                if idle || o.modified_ns < stale_before {
+                // A session's first marker is written before it can be
+                // seen, so its temporary may belong to a backup that is
+                // starting: removed only once its writer is gone from this
+                // machine, or after a minute (a write takes milliseconds;
+                // a writer frozen longer fails to place it, safely).
+                let gone = || {
+                    crate::backend::temporary_writer(&o.name)
+                        .is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
+                };
+                let due = match kind {
+                    FileKind::Session => gone() || o.modified_ns < now_ns() - 60_000_000_000,
+                    _ => idle || o.modified_ns < stale_before,
+                };
+                if due {
                     self.backend().delete(kind, &o.name)?;
                     report.leftovers_deleted += 1;
                 }

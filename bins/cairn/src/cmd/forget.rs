@@ -64,6 +64,7 @@ pub fn run(g: &Global, a: &ForgetArgs) -> Result<ExitCode> {
             grace: "1h".into(),
             repack_threshold: 0.5,
             dry_run: false,
+            stale_session: "24h".into(),
         };
         return super::prune::run(g, &p);
     }

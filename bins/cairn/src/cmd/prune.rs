@@ -30,6 +30,13 @@ fn show(g: &Global, r: &PruneReport, phase: &str) {
         r.plans_waiting,
         r.leftovers_deleted
     );
+    if r.duplicate_blobs > 0 {
+        crate::out!(
+            "{phase}: {} blobs stored more than once: kept a verified copy of each; {} copies failed verification and go with their packs",
+            r.duplicate_blobs,
+            r.bad_copies
+        );
+    }
 }
 
 pub fn run(g: &Global, a: &PruneArgs) -> Result<ExitCode> {
@@ -41,12 +48,13 @@ pub fn run(g: &Global, a: &PruneArgs) -> Result<ExitCode> {
     } else {
         parse_duration(&a.grace)?
     };
+    let stale_session_secs = parse_duration(&a.stale_session)?;
     let repo = context::open(g)?;
     let mut opts = PruneOptions {
         grace_secs,
         repack_threshold: a.repack_threshold,
         dry_run: true,
-        ..Default::default()
+        stale_session_secs,
     };
     // Say what will be freed before freeing it.
     let plan = repo.prune(&opts)?;
