@@ -108,6 +108,10 @@ pub enum Error {
     /// snapshot was stored.
     #[error("backup session lost: {0}")]
     SessionLost(String),
+    /// The operation was stopped on request (a signal); what it stored is
+    /// kept (for a backup: stored and indexed, reused by the next one).
+    #[error("interrupted: {0}")]
+    Interrupted(String),
     /// The last key slot cannot be removed.
     #[error("cannot remove the last key slot: the repository would become unreadable")]
     LastKeySlot,

@@ -62,7 +62,6 @@ pub mod id;
 pub mod index;
 pub mod keyslot;
 mod location;
-mod mmap;
 pub mod ops;
 pub mod pack;
 mod pool;

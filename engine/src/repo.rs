@@ -824,7 +824,7 @@ impl Repository {
     /// Loads a tree blob.
     pub fn load_tree(&self, id: &BlobId) -> Result<Tree> {
         let bytes = self.read_blob(id)?;
-        envelope::decode(&bytes, &format!("tree {id}"))
+        crate::tree::decode_tree(&bytes, &format!("tree {id}"))
     }
 
     /// Expands a node's content into the full chunk list.

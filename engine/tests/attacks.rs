@@ -37,14 +37,16 @@ fn backup_tree(repo: &Repository, src: &std::path::Path) -> SnapshotId {
 
 fn restore_and_compare(repo: &Repository, id: &SnapshotId, src: &std::path::Path) {
     let out = tempfile::tempdir().expect("tmp");
-    repo.restore(
-        id,
-        cairn::RestoreOptions {
-            target: out.path().to_path_buf(),
-            ..Default::default()
-        },
-    )
-    .expect("restore");
+    let summary = repo
+        .restore(
+            id,
+            cairn::RestoreOptions {
+                target: out.path().to_path_buf(),
+                ..Default::default()
+            },
+        )
+        .expect("restore");
+    assert!(summary.problems.is_empty(), "{:?}", summary.problems);
     assert_same_tree(src, &restored(out.path(), src));
 }
 
@@ -275,12 +277,14 @@ impl std::io::Read for Slow {
     }
 }
 
-/// Refuses to store session markers once `block` is set: a backup whose
-/// heartbeats stop reaching the storage.
+/// Once armed, lets one more session marker through (a backup's first)
+/// and refuses every later one: a backup whose heartbeats stop reaching
+/// the storage.
 #[derive(Debug)]
 struct NoHeartbeats {
     inner: Arc<dyn Backend>,
-    block: AtomicBool,
+    /// Session markers still allowed; negative: no limit.
+    allowed: std::sync::atomic::AtomicI64,
 }
 
 impl Backend for NoHeartbeats {
@@ -288,7 +292,16 @@ impl Backend for NoHeartbeats {
         self.inner.location()
     }
     fn create(&self, kind: FileKind, name: &str, data: Bytes) -> cairn::Result<()> {
-        if kind == FileKind::Session && self.block.load(Ordering::SeqCst) {
+        let blocked = kind == FileKind::Session
+            && self
+                .allowed
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| match n {
+                    n if n < 0 => Some(n),
+                    0 => None,
+                    n => Some(n - 1),
+                })
+                .is_err();
+        if blocked {
             return Err(Error::Unavailable {
                 op: "write session".into(),
                 detail: "blocked by the test".into(),
@@ -406,23 +419,18 @@ fn a_backup_whose_heartbeats_failed_refuses_to_store_its_snapshot() {
     let (inner, _repo) = memory_repo();
     let gate = Arc::new(NoHeartbeats {
         inner,
-        block: AtomicBool::new(false),
+        allowed: std::sync::atomic::AtomicI64::new(-1),
     });
     let session = SessionOptions::new(Duration::from_millis(200), Duration::from_secs(1))
         .expect("session options");
     let b: Arc<dyn Backend> = gate.clone();
     let (result, _) = long_backup_under_prune(b.clone(), session, || {});
     assert!(result.is_ok(), "heartbeats working: {:?}", result.err());
-    let g = gate.clone();
-    // Block session markers from the first heartbeat on: the first marker
-    // is stored before the gate closes (the backup starts), later ones not.
-    let closer = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(50));
-        g.block.store(true, Ordering::SeqCst);
-    });
     let snaps_before = b.list(FileKind::Snapshot).expect("list").len();
-    let (result, _) = long_backup_under_prune(b.clone(), session, || {});
-    closer.join().expect("closer");
+    // The long backup's first marker goes through, its heartbeats not.
+    let (result, _) = long_backup_under_prune(b.clone(), session, || {
+        gate.allowed.store(1, Ordering::SeqCst)
+    });
     let err = result.expect_err("the backup must not store a snapshot");
     assert!(
         matches!(err, Error::SessionLost(_) | Error::Unavailable { .. }),

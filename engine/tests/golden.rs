@@ -13,7 +13,7 @@ use cairn::index::{IndexFile, IndexPack};
 use cairn::keyslot::{KeySlot, SlotKind};
 use cairn::pack::{PackBlob, PackHeader};
 use cairn::snapshot::{Snapshot, Summary};
-use cairn::tree::{Content, Meta, Node, NodeKind, Tree};
+use cairn::tree::{Content, Hole, Meta, Node, NodeKind, Tree, Xattr, FLAG_CHANGED};
 use std::collections::BTreeMap;
 
 fn hex_of<T: serde::Serialize>(v: &T) -> String {
@@ -167,38 +167,45 @@ fn snapshot_and_tree_bytes() {
         info: BTreeMap::from([("k".to_string(), "v".to_string())]),
     };
     golden("Snapshot", hex_of(&snap), SNAPSHOT);
+}
+
+/// Version-1 tree bytes (written before 2026-12-01) still decode, into
+/// nodes whose new fields are empty and whose atime is the mtime.
+#[test]
+fn version_1_tree_bytes_still_decode() {
     let meta = Meta {
         mode: 0o100644,
         mtime_ns: 7,
+        atime_ns: 7,
         ctime_ns: 8,
-        uid: 0,
-        gid: 0,
         inode: 12,
         dev: 13,
+        ..Meta::default()
     };
-    let t = Tree {
+    let want = Tree {
         nodes: vec![
             Node {
                 name: b"a".to_vec(),
                 kind: NodeKind::File {
                     size: 5,
                     content: Content::Inline(vec![BlobId([11; 32])]),
+                    holes: vec![],
                 },
-                meta,
+                meta: meta.clone(),
             },
             Node {
                 name: b"d".to_vec(),
                 kind: NodeKind::Dir {
                     subtree: BlobId([12; 32]),
                 },
-                meta,
+                meta: meta.clone(),
             },
             Node {
                 name: b"l".to_vec(),
                 kind: NodeKind::Symlink {
                     target: b"a".to_vec(),
                 },
-                meta,
+                meta: meta.clone(),
             },
             Node {
                 name: b"s".to_vec(),
@@ -211,7 +218,81 @@ fn snapshot_and_tree_bytes() {
             },
         ],
     };
-    golden("Tree", hex_of(&t), TREE);
+    let bytes = hex::decode(TREE_V1).expect("hex");
+    let got = cairn::tree::decode_tree(&bytes, "v1 tree").expect("decodes");
+    assert_eq!(got, want);
+}
+
+#[test]
+fn tree_v2_bytes() {
+    let meta = Meta {
+        mode: 0o100644,
+        uid: 1000,
+        gid: 100,
+        user: "ops".into(),
+        group: "users".into(),
+        mtime_ns: 7,
+        atime_ns: 6,
+        ctime_ns: 8,
+        inode: 12,
+        dev: 13,
+        nlink: 2,
+        xattrs: vec![Xattr {
+            name: b"user.k".to_vec(),
+            value: b"v".to_vec(),
+        }],
+        flags: FLAG_CHANGED,
+    };
+    let node = |name: &[u8], kind| Node {
+        name: name.to_vec(),
+        kind,
+        meta: meta.clone(),
+    };
+    let t = Tree {
+        nodes: vec![
+            node(
+                b"a",
+                NodeKind::File {
+                    size: 5,
+                    content: Content::Inline(vec![BlobId([11; 32])]),
+                    holes: vec![Hole {
+                        offset: 4096,
+                        len: 8192,
+                    }],
+                },
+            ),
+            node(
+                b"d",
+                NodeKind::Dir {
+                    subtree: BlobId([12; 32]),
+                },
+            ),
+            node(
+                b"l",
+                NodeKind::Symlink {
+                    target: b"a".to_vec(),
+                },
+            ),
+            node(
+                b"s",
+                NodeKind::Stream {
+                    size: 9,
+                    content: Content::Indirect(vec![BlobId([13; 32])]),
+                    info: BTreeMap::new(),
+                },
+            ),
+            node(b"p", NodeKind::Fifo),
+            node(b"c", NodeKind::CharDevice { rdev: 0x0501 }),
+            node(b"b", NodeKind::BlockDevice { rdev: 0x0801 }),
+            node(b"u", NodeKind::Socket),
+        ],
+    };
+    let bytes = cairn::tree::encode_tree(&t);
+    assert_eq!(
+        &bytes[..11],
+        b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x02"
+    );
+    golden("Tree v2", hex::encode(&bytes), TREE_V2);
 }
 
 const CONFIG: &str = "0101010101010101010101010101010101010101010101010101010101010101010002020202020202020202020202020202020202020202020202020202020202020208646174616261736580208080018080040566696c657380802080804080808004068080800800";
@@ -224,4 +305,5 @@ const PLAN: &str = "0a0106060606060606060606060606060606060606060606060606060606
 const SESSION: &str = "120168ac0209622f7069643a5b315d0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e02840700";
 const KEY_SLOT_AAD: &str = "43524e4b03000000636169726e2d6b65792d736c6f742d76330000808004030103030303030303030303030303030303008080d0e2c6bfce972f03646231036f707301";
 const SNAPSHOT: &str = "8080d0e2c6bfce972f0364623104726f6f7401056461696c7901042f7372760566696c65730109090909090909090909090909090909090909090909090909090909090909090a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a02000000e8070000000000000b636169726e20302e312e3001016b0176";
-const TREE: &str = "040161000500010b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0ba483020e1000000c0d0164010c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0ca483020e1000000c0d016c020161a483020e1000000c0d0173030901010d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d00a483020e1000000c0d";
+const TREE_V1: &str = "040161000500010b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0ba483020e1000000c0d0164010c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0ca483020e1000000c0d016c020161a483020e1000000c0d0173030901010d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d00a483020e1000000c0d";
+const TREE_V2: &str = "ffffffffffffffffff0102080161000500010b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0180208040a48302e80764036f70730575736572730e0c100c0d020106757365722e6b0176010164010c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0ca48302e80764036f70730575736572730e0c100c0d020106757365722e6b017601016c020161a48302e80764036f70730575736572730e0c100c0d020106757365722e6b0176010173030901010d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d00a48302e80764036f70730575736572730e0c100c0d020106757365722e6b017601017004a48302e80764036f70730575736572730e0c100c0d020106757365722e6b017601016305810aa48302e80764036f70730575736572730e0c100c0d020106757365722e6b0176010162068110a48302e80764036f70730575736572730e0c100c0d020106757365722e6b017601017507a48302e80764036f70730575736572730e0c100c0d020106757365722e6b017601";

@@ -161,6 +161,10 @@ pub struct ForgetArgs {
     /// Run prune afterwards.
     #[arg(long)]
     pub prune: bool,
+    /// Remove these snapshots (ids or prefixes), readable or damaged,
+    /// instead of applying a policy.
+    #[arg(value_name = "ID")]
+    pub ids: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -469,9 +473,29 @@ pub struct RestoreArgs {
     /// Directory to restore into.
     #[arg(short, long, required = true)]
     pub target: Option<PathBuf>,
-    /// Only restore these snapshot paths and what is below them (repeatable).
+    /// Only restore these snapshot paths and what is below them
+    /// (repeatable); a path that matches nothing is an error.
     #[arg(short, long)]
     pub include: Vec<String>,
+    /// What to do with entries that already exist in the target: always
+    /// (replace them), if-changed (keep files whose size and mtime match),
+    /// if-newer (replace files older than the snapshot's), never.
+    #[arg(long, default_value = "always", value_name = "WHEN")]
+    pub overwrite: String,
+    /// Remove entries of restored directories that the snapshot does not
+    /// have (within what is included); also lets a file replace a non-empty
+    /// directory.
+    #[arg(long)]
+    pub delete: bool,
+    /// Read every restored file back and check it against the snapshot.
+    #[arg(long)]
+    pub verify: bool,
+    /// How owners are restored: ids (the recorded uid/gid, like tar's
+    /// --numeric-owner; needs root for other users' ids), names (by the
+    /// recorded user and group names where this system knows them, else by
+    /// id), or skip.
+    #[arg(long, default_value = "ids", value_name = "HOW")]
+    pub owners: String,
 }
 
 #[derive(Args, Debug)]

@@ -14,6 +14,8 @@ pub const DAMAGED: u8 = 4;
 pub const REPO_NOT_FOUND: u8 = 10;
 /// The key does not open the repository.
 pub const WRONG_KEY: u8 = 12;
+/// Stopped by SIGINT or SIGTERM (128 + 2, as shells report Ctrl-C).
+pub const INTERRUPTED: u8 = 130;
 
 /// The documented exit code of an error.
 pub fn code_number(e: &anyhow::Error) -> u8 {
@@ -23,6 +25,7 @@ pub fn code_number(e: &anyhow::Error) -> u8 {
         }
         Some(cairn::Error::WrongKey | cairn::Error::KeySlotsSkipped { .. }) => WRONG_KEY,
         Some(cairn::Error::Corrupt { .. }) => DAMAGED,
+        Some(cairn::Error::Interrupted(_)) => INTERRUPTED,
         _ => FAILED,
     }
 }

@@ -6,6 +6,7 @@ mod context;
 mod exit;
 mod output;
 mod progress;
+mod signals;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -24,9 +24,8 @@ pub fn bytes(n: u64) -> String {
 /// Unix permission string, e.g. `drwxr-xr-x`.
 pub fn mode_string(type_char: char, mode: u32) -> String {
     let t = match type_char {
-        'd' => 'd',
-        'l' => 'l',
-        's' => 's',
+        'd' | 'l' | 's' | 'p' | 'c' | 'b' => type_char,
+        '=' => 's',
         _ => '-',
     };
     let mut s = String::from(t);

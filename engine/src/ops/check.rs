@@ -273,7 +273,7 @@ impl Repository {
                 return;
             }
         };
-        if let Err(detail) = tree_names_ok(&tree) {
+        if let Err(detail) = tree.check_names() {
             r.problem("tree", format!("tree {id}"), detail);
             bad.insert(*id);
         }
@@ -310,7 +310,7 @@ impl Repository {
                         }
                     }
                 }
-                NodeKind::Symlink { .. } => {}
+                _ => {}
             }
         }
         drop(index);
@@ -435,7 +435,7 @@ impl Repository {
                             }
                         }
                     }
-                    NodeKind::Symlink { .. } => false,
+                    _ => false,
                 };
                 if hit {
                     out.insert(Affected {
@@ -448,24 +448,6 @@ impl Repository {
         }
         out.into_iter().collect()
     }
-}
-
-/// Checks that a tree's names are valid path components, unique and
-/// sorted bytewise (restore relies on all three).
-pub(crate) fn tree_names_ok(tree: &crate::tree::Tree) -> std::result::Result<(), String> {
-    for (i, node) in tree.nodes.iter().enumerate() {
-        crate::tree::check_name(&node.name)?;
-        if let Some(prev) = i.checked_sub(1).map(|p| &tree.nodes[p]) {
-            if prev.name >= node.name {
-                return Err(format!(
-                    "names not unique and sorted: {:?} before {:?}",
-                    prev.name_lossy(),
-                    node.name_lossy()
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 #[derive(Default)]
@@ -522,7 +504,7 @@ mod tests {
                 nodes: names.iter().map(|n| node(n)).collect(),
             };
             let id = saver
-                .save(BlobKind::Tree, crate::envelope::encode(&tree))
+                .save(BlobKind::Tree, crate::tree::encode_tree(&tree))
                 .expect("save");
             saver.finish().expect("finish");
             let snap = crate::snapshot::Snapshot {

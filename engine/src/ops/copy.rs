@@ -4,7 +4,6 @@
 use super::backup::content::make_content;
 use super::backup::saver::Saver;
 use crate::blob::BlobKind;
-use crate::envelope;
 use crate::error::Result;
 use crate::id::{BlobId, SnapshotId};
 use crate::repo::Repository;
@@ -27,6 +26,8 @@ pub struct CopyReport {
     pub blobs_stored: u64,
     /// Bytes stored in the target (as stored).
     pub bytes_stored: u64,
+    /// Source snapshots that could not be read, and so were not copied.
+    pub snapshots_damaged: u64,
 }
 
 struct Copier<'a> {
@@ -75,10 +76,12 @@ impl Copier<'_> {
                         .collect::<Result<Vec<_>>>()?;
                     *content = make_content(self.saver, mapped)?;
                 }
-                NodeKind::Symlink { .. } => {}
+                _ => {}
             }
         }
-        let new = self.saver.save(BlobKind::Tree, envelope::encode(&tree))?;
+        let new = self
+            .saver
+            .save(BlobKind::Tree, crate::tree::encode_tree(&tree))?;
         self.trees.insert(*id, new);
         Ok(new)
     }
@@ -94,14 +97,20 @@ impl Repository {
     pub fn copy_to(&self, target: &Repository, only: &[SnapshotId]) -> Result<CopyReport> {
         let mut report = CopyReport::default();
         let present: HashSet<String> = target
-            .snapshots()?
+            .readable_snapshots()?
+            .0
             .into_iter()
             .filter_map(|(_, s)| s.info.get(COPIED_FROM).cloned())
             .collect();
         let session = crate::gc::SessionGuard::start(target)?;
         target.prepare_to_write()?;
         let same_ids = self.config().chunking_secret == target.config().chunking_secret;
-        for (id, snap) in self.snapshots()? {
+        let (snaps, damaged) = self.readable_snapshots()?;
+        for e in damaged {
+            tracing::warn!("{e}; not copied");
+            report.snapshots_damaged += 1;
+        }
+        for (id, snap) in snaps {
             if (!only.is_empty() && !only.contains(&id)) || present.contains(&id.to_hex()) {
                 if present.contains(&id.to_hex()) {
                     report.snapshots_skipped += 1;

@@ -147,7 +147,18 @@ impl Repository {
         let running = self.running_sessions(opts, now)?;
         // Snapshots before the index: every blob of a listed snapshot is
         // in an index file written before it (ordering invariant).
-        let snaps = self.snapshots()?;
+        let (snaps, damaged) = self.readable_snapshots()?;
+        if let Some(e) = damaged.first() {
+            return Err(Error::corrupt(
+                "snapshots",
+                format!(
+                    "{e}: prune deletes nothing while a snapshot's references are unknown; \
+                     restore it from a copy, or if it is lost remove it with `cairn forget ID` \
+                     ({} damaged in all)",
+                    damaged.len()
+                ),
+            ));
+        }
         self.reload_index_whole()?;
         self.ensure_no_missing_packs()?;
         let old_index = self.index_names()?;

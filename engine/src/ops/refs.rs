@@ -38,7 +38,7 @@ impl Refs {
                 NodeKind::File { content, .. } | NodeKind::Stream { content, .. } => {
                     self.content(repo, content)?
                 }
-                NodeKind::Symlink { .. } => {}
+                _ => {}
             }
         }
         Ok(())

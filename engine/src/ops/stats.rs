@@ -28,7 +28,10 @@ pub struct RepoStats {
 impl Repository {
     /// Computes statistics from the index and snapshot summaries.
     pub fn stats(&self) -> Result<RepoStats> {
-        let snaps = self.snapshots()?;
+        let (snaps, damaged) = self.readable_snapshots()?;
+        for e in damaged {
+            tracing::warn!("{e}; not counted");
+        }
         let packs = self.backend().list(FileKind::Pack)?;
         let idx = self.index();
         let unique = idx.data_raw_bytes();

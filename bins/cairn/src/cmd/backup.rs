@@ -34,6 +34,7 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
             .collect();
         progress::scan_totals(abs, ex, reporter.counters.clone());
     }
+    let cancel = crate::signals::stop_flag();
     let result = repo.backup(BackupOptions {
         paths: a.paths.clone(),
         streams,
@@ -44,12 +45,16 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
         parent,
         threads: a.threads,
         progress: Some(reporter.counters.clone()),
+        cancel: Some(cancel),
         ..Default::default()
     });
     drop(reporter);
     let res = result?;
     for w in &res.warnings {
-        crate::err!("cairn: warning: could not read {w}");
+        crate::err!("cairn: warning: {w}");
+    }
+    for c in &res.changed {
+        crate::err!("cairn: warning: {c} changed while it was read; stored as read");
     }
     let s = &res.snapshot.summary;
     if g.json {
@@ -67,12 +72,13 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
             s.duration_ms as f64 / 1000.0
         );
     }
-    if res.warnings.is_empty() {
+    if res.complete() {
         super::ok()
     } else {
         crate::err!(
-            "cairn: {} entries could not be read; the snapshot was written without them",
-            res.warnings.len()
+            "cairn: the backup is incomplete: {} entries could not be read (whole or in part), {} files changed while they were read; the snapshot was written",
+            res.warnings.len(),
+            res.changed.len()
         );
         Ok(ExitCode::from(exit::PARTIAL))
     }

@@ -24,7 +24,10 @@ pub fn run(g: &Global, a: &ForgetArgs) -> Result<ExitCode> {
         tags: a.keep_tag.iter().map(|t| parse_tag_list(t)).collect(),
     };
     let repo = context::open(g)?;
-    let snaps: std::collections::HashMap<_, _> = repo.snapshots()?.into_iter().collect();
+    if !a.ids.is_empty() {
+        return forget_ids(g, &repo, a);
+    }
+    let snaps: std::collections::HashMap<_, _> = repo.readable_snapshots()?.0.into_iter().collect();
     let decisions = repo.forget(&ForgetOptions {
         policy,
         group_by: GroupBy::parse(&a.group_by)?,
@@ -58,6 +61,38 @@ pub fn run(g: &Global, a: &ForgetArgs) -> Result<ExitCode> {
         let removed = decisions.iter().filter(|d| !d.keep).count();
         let verb = if a.dry_run { "would remove" } else { "removed" };
         crate::out!("{verb} {removed} of {} snapshots", decisions.len());
+    }
+    if a.prune && !a.dry_run {
+        let p = PruneArgs {
+            grace: "1h".into(),
+            repack_threshold: 0.5,
+            dry_run: false,
+            stale_session: "24h".into(),
+        };
+        return super::prune::run(g, &p);
+    }
+    super::ok()
+}
+
+/// `forget ID...`: the named snapshots, damaged or not.
+fn forget_ids(g: &Global, repo: &cairn::Repository, a: &ForgetArgs) -> Result<ExitCode> {
+    let ids = a
+        .ids
+        .iter()
+        .map(|s| repo.resolve_snapshot(s))
+        .collect::<cairn::Result<Vec<_>>>()?;
+    let removed = repo.forget_ids(&ids, a.dry_run)?;
+    if g.json {
+        let v: Vec<_> = removed
+            .iter()
+            .map(|id| serde_json::json!({"id": id.to_hex(), "keep": false, "dry_run": a.dry_run}))
+            .collect();
+        output::json(&serde_json::Value::Array(v));
+    } else {
+        let verb = if a.dry_run { "would remove" } else { "removed" };
+        for id in &removed {
+            crate::out!("{verb} snapshot {}", id.short());
+        }
     }
     if a.prune && !a.dry_run {
         let p = PruneArgs {

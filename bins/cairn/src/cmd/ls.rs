@@ -42,6 +42,9 @@ pub fn run(g: &Global, a: &LsArgs) -> Result<ExitCode> {
                 serde_json::json!({
                     "path": p, "type": n.type_char().to_string(), "size": n.size(),
                     "mode": n.meta.mode & 0o7777, "mtime": cairn::snapshot::format_time(n.meta.mtime_ns),
+                    "uid": n.meta.uid, "gid": n.meta.gid, "user": n.meta.user, "group": n.meta.group,
+                    "links": n.meta.nlink, "xattrs": n.meta.xattrs.len(),
+                    "changed_during_read": n.meta.flags & cairn::tree::FLAG_CHANGED != 0,
                 })
             })
             .collect();

@@ -3,6 +3,7 @@
 use crate::cli::{Global, RestoreArgs};
 use crate::{context, output, progress};
 use anyhow::Result;
+use cairn::ops::restore::{Overwrite, Owners};
 use cairn::RestoreOptions;
 use std::process::ExitCode;
 
@@ -15,6 +16,13 @@ pub fn run(g: &Global, a: &RestoreArgs) -> Result<ExitCode> {
     let (Some(snapshot), Some(target)) = (&a.snapshot, &a.target) else {
         anyhow::bail!("restore needs SNAPSHOT and --target DIR");
     };
+    let owners = match a.owners.as_str() {
+        "ids" => Owners::Ids,
+        "names" => Owners::Names,
+        "skip" => Owners::Skip,
+        other => anyhow::bail!("unknown --owners {other:?}: use ids, names or skip"),
+    };
+    let overwrite = Overwrite::parse(&a.overwrite)?;
     let repo = context::open(g)?;
     let id = repo.resolve_snapshot(snapshot)?;
     let snap = repo.load_snapshot(&id)?;
@@ -28,28 +36,52 @@ pub fn run(g: &Global, a: &RestoreArgs) -> Result<ExitCode> {
         RestoreOptions {
             target: target.clone(),
             include: a.include.clone(),
+            overwrite,
+            delete: a.delete,
+            verify: a.verify,
+            owners,
             progress: Some(reporter.counters.clone()),
         },
     );
     drop(reporter);
     let s = res?;
+    for p in &s.problems {
+        crate::err!("cairn: not restored: {p}");
+    }
+    for n in &s.not_applied {
+        crate::err!("cairn: not applied: {n}");
+    }
     if g.json {
-        output::json(&serde_json::json!({
-            "message_type": "summary", "snapshot_id": id.to_hex(), "target": target,
-            "files": s.files, "dirs": s.dirs, "symlinks": s.symlinks, "bytes": s.bytes,
-            "duration_ms": started.elapsed().as_millis() as u64,
-        }));
+        let mut v = serde_json::to_value(&s)?;
+        v["message_type"] = "summary".into();
+        v["snapshot_id"] = id.to_hex().into();
+        v["target"] = serde_json::json!(target);
+        v["duration_ms"] = (started.elapsed().as_millis() as u64).into();
+        output::json(&v);
     } else if !g.quiet {
         crate::out!(
-            "restored snapshot {} to {}: {} files, {} dirs, {} symlinks, {} in {:.1}s",
+            "restored snapshot {} to {}: {} files ({} hard links), {} dirs, {} symlinks, {} special files, {}; {} left as they were, {} removed{} in {:.1}s",
             id.short(),
             target.display(),
             s.files,
+            s.hardlinks,
             s.dirs,
             s.symlinks,
+            s.specials,
             output::bytes(s.bytes),
+            s.unchanged,
+            s.removed,
+            if a.verify { format!(", {} verified", s.verified) } else { String::new() },
             started.elapsed().as_secs_f64()
         );
     }
-    super::ok()
+    if s.complete() {
+        return super::ok();
+    }
+    crate::err!(
+        "cairn: the restore is incomplete: {} entries not restored, {} kinds of metadata not applied",
+        s.problems.len(),
+        s.not_applied.len()
+    );
+    Ok(ExitCode::from(crate::exit::PARTIAL))
 }

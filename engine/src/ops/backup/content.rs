@@ -11,18 +11,19 @@ use crate::chunker::Chunker;
 use crate::envelope;
 use crate::error::{Error, Result};
 use crate::id::BlobId;
+use crate::tree::Hole;
 use crate::tree::{Content, CHUNKS_PER_LIST, INLINE_CHUNKS};
 use crossbeam_channel::Receiver;
 use std::collections::VecDeque;
 use std::io::Read;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-/// Files at least this large are memory-mapped.
-const MMAP_THRESHOLD: u64 = 1 << 20;
-
-/// Mapped pages already chunked are dropped from the process in steps of
-/// this size, so RSS stays bounded for huge files.
-const RELEASE_STEP: usize = 8 << 20;
+/// Files below this size are read whole into one buffer; larger ones are
+/// streamed through the chunker. (Files used to be memory-mapped from
+/// 1 MiB on; a file truncated while mapped killed the process with SIGBUS,
+/// so nothing is mapped any more.)
+const SMALL_FILE: u64 = 1 << 20;
 
 /// Chunks submitted but not yet named, per producer.
 const MAX_IN_FLIGHT: usize = 256;
@@ -42,8 +43,8 @@ pub(crate) fn make_content(saver: &Saver, ids: Vec<BlobId>) -> Result<Content> {
 /// Collects chunk ids in submission order.
 struct Ordered<'a> {
     saver: &'a Saver,
-    /// Replies not yet collected, with the input offset of their chunk.
-    queue: VecDeque<(Receiver<BlobId>, u64)>,
+    /// Replies not yet collected.
+    queue: VecDeque<Receiver<BlobId>>,
     ids: Vec<BlobId>,
     bytes: u64,
     progress: Option<&'a crate::Progress>,
@@ -61,9 +62,9 @@ impl<'a> Ordered<'a> {
     }
 
     fn push(&mut self, chunk: ChunkData, n: usize) -> Result<()> {
+        self.saver.check_cancel()?;
         let n = n as u64;
-        self.queue
-            .push_back((self.saver.submit(chunk)?, self.bytes));
+        self.queue.push_back(self.saver.submit(chunk)?);
         self.bytes += n;
         if let Some(p) = self.progress {
             crate::Progress::add(&p.bytes, n);
@@ -71,22 +72,16 @@ impl<'a> Ordered<'a> {
         while self.queue.len() > MAX_IN_FLIGHT {
             self.pop()?;
         }
-        // Collect replies that are already there, so the queue front is the
-        // oldest chunk an encoder has not copied yet.
-        while let Some(Ok(id)) = self.queue.front().map(|(rx, _)| rx.try_recv()) {
+        // Collect replies that are already there.
+        while let Some(Ok(id)) = self.queue.front().map(|rx| rx.try_recv()) {
             self.queue.pop_front();
             self.ids.push(id);
         }
         Ok(())
     }
 
-    /// Input offset below which every chunk has been copied by an encoder.
-    fn done_below(&self) -> u64 {
-        self.queue.front().map_or(self.bytes, |(_, off)| *off)
-    }
-
     fn pop(&mut self) -> Result<()> {
-        if let Some((rx, _)) = self.queue.pop_front() {
+        if let Some(rx) = self.queue.pop_front() {
             let id = rx.recv().map_err(|_| self.saver.error())?;
             self.ids.push(id);
         }
@@ -109,85 +104,141 @@ pub(crate) fn save_reader(
     name: &str,
     progress: Option<&crate::Progress>,
 ) -> Result<(Vec<BlobId>, u64)> {
+    save_chunks(saver, chunker, reader, progress, |e| Error::Source {
+        name: name.to_string(),
+        detail: format!("read failed: {e}"),
+    })
+}
+
+fn save_chunks(
+    saver: &Saver,
+    chunker: &Chunker,
+    reader: impl Read,
+    progress: Option<&crate::Progress>,
+    read_err: impl Fn(std::io::Error) -> Error,
+) -> Result<(Vec<BlobId>, u64)> {
     let mut stream = chunker.stream(reader);
     let mut out = Ordered::new(saver, progress);
     loop {
-        let chunk = stream.next_chunk().map_err(|e| Error::Source {
-            name: name.to_string(),
-            detail: format!("read failed: {e}"),
-        })?;
+        let chunk = stream.next_chunk().map_err(&read_err)?;
         let Some(chunk) = chunk else { break };
         out.push(ChunkData::Owned(saver.plain_copy(chunk)), chunk.len())?;
     }
     out.finish()
 }
 
-/// Chunks and stores one regular file; returns the ids and its size. The
-/// blobs of a small file are sealed into `held`, for the caller to send.
+/// What reading one regular file produced.
+pub(crate) struct FileRead {
+    /// Its chunks.
+    pub ids: Vec<BlobId>,
+    /// Bytes read (the stored size).
+    pub size: u64,
+    /// Holes of a sparse file (empty when it has none, or changed).
+    pub holes: Vec<Hole>,
+    /// The file changed while it was read (size, mtime or ctime moved, or
+    /// fewer or more bytes than its size could be read): what is stored is
+    /// what was read.
+    pub changed: bool,
+}
+
+/// Chunks and stores one regular file. The blobs of a small file are
+/// sealed into `held`, for the caller to send. A file that shrinks, grows
+/// or is rewritten while read is stored as read and reported as changed;
+/// it never stops the backup.
 pub(crate) fn save_file(
     saver: &Saver,
     chunker: &Chunker,
     path: &Path,
     held: &mut Held,
     progress: Option<&crate::Progress>,
+) -> Result<FileRead> {
+    let (file, before) = open_regular(path).map_err(|e| Error::io(path, e))?;
+    let len = before.len();
+    let holes = super::meta::holes(&file, &before);
+    let (ids, size) = if len < SMALL_FILE {
+        save_small(saver, chunker, &file, path, held, progress, len)?
+    } else {
+        save_chunks(saver, chunker, &file, progress, |e| Error::io(path, e))?
+    };
+    let after = file.metadata().map_err(|e| Error::io(path, e))?;
+    let moved = |m: &std::fs::Metadata| {
+        (
+            m.len(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec(),
+        )
+    };
+    let changed = size != len || moved(&after) != moved(&before);
+    Ok(FileRead {
+        ids,
+        size,
+        holes: if changed { Vec::new() } else { holes },
+        changed,
+    })
+}
+
+/// A file under [`SMALL_FILE`]: read whole into one buffer and cut there.
+/// Small files are named here, on the file worker, and held for the packer
+/// without waiting: a round trip through the encode queue per small file
+/// made trees of many small files crawl.
+fn save_small(
+    saver: &Saver,
+    chunker: &Chunker,
+    file: &std::fs::File,
+    path: &Path,
+    held: &mut Held,
+    progress: Option<&crate::Progress>,
+    len: u64,
 ) -> Result<(Vec<BlobId>, u64)> {
-    let (file, len) = open_regular(path).map_err(|e| Error::io(path, e))?;
-    if len < MMAP_THRESHOLD {
-        let mut buf = saver.plain_buf(len as usize);
-        // `take` reads to the end without std's size probe for files
-        // (an fstat and an lseek), which the fstat above already did.
-        file.take(u64::MAX)
-            .read_to_end(buf.tail())
-            .map_err(|e| Error::io(path, e))?;
-        // Small files are named here, on the file worker, and held for the
-        // packer without waiting: a round trip through the encode queue per
-        // small file made trees of many small files crawl.
-        if let Some(p) = progress {
-            crate::Progress::add(&p.bytes, buf.len() as u64);
-        }
-        let n = buf.len() as u64;
-        let ranges: Vec<_> = chunker.slice_chunks(buf.data()).collect();
-        if ranges.len() == 1 {
-            return Ok((vec![saver.save_held(BlobKind::Data, buf, held)?], n));
-        }
-        let ids = ranges
-            .into_iter()
-            .map(|r| saver.save_held(BlobKind::Data, saver.plain_copy(&buf.data()[r]), held))
-            .collect::<Result<Vec<_>>>()?;
-        saver.recycle(buf);
-        return Ok((ids, n));
+    let mut buf = saver.plain_buf(len as usize);
+    // `take` reads to the end without std's size probe for files (an
+    // fstat and an lseek), which the caller's fstat already did.
+    file.take(u64::MAX)
+        .read_to_end(buf.tail())
+        .map_err(|e| Error::io(path, e))?;
+    if let Some(p) = progress {
+        crate::Progress::add(&p.bytes, buf.len() as u64);
     }
-    let mut out = Ordered::new(saver, progress);
-    let map = std::sync::Arc::new(crate::mmap::map_file(&file).map_err(|e| Error::io(path, e))?);
-    let mut released = 0;
-    for r in chunker.slice_chunks(&map) {
-        // The encoder copies the range before naming it (see ChunkData).
-        out.push(ChunkData::Mapped(map.clone(), r.clone()), r.len())?;
-        let done = out.done_below() as usize;
-        if done - released >= RELEASE_STEP {
-            crate::mmap::release(&map, released..done);
-            released = done;
-        }
+    let n = buf.len() as u64;
+    let ranges: Vec<_> = chunker.slice_chunks(buf.data()).collect();
+    if ranges.len() == 1 {
+        return Ok((vec![saver.save_held(BlobKind::Data, buf, held)?], n));
     }
-    out.finish()
+    let ids = ranges
+        .into_iter()
+        .map(|r| saver.save_held(BlobKind::Data, saver.plain_copy(&buf.data()[r]), held))
+        .collect::<Result<Vec<_>>>()?;
+    saver.recycle(buf);
+    Ok((ids, n))
 }
 
 /// Opens a file the walker saw as a regular file, and its size. It must
 /// still be one: a symlink put in its place is not followed, and a FIFO
 /// does not block the open.
-fn open_regular(path: &Path) -> std::io::Result<(std::fs::File, u64)> {
+fn open_regular(path: &Path) -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
     use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)?;
+    let open = |extra: i32| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | extra)
+            .open(path)
+    };
+    // O_NOATIME: the backup's own read does not change the atime it
+    // records (so an unchanged tree stays identical); allowed for the
+    // file's owner and for root only.
+    let file = match open(libc::O_NOATIME) {
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => open(0)?,
+        other => other?,
+    };
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(std::io::Error::other(
             "no longer a regular file (replaced during the backup)",
         ));
     }
-    Ok((file, meta.len()))
+    Ok((file, meta))
 }
 
 #[cfg(test)]
@@ -199,7 +250,7 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tmp");
         let file = tmp.path().join("file");
         std::fs::write(&file, b"abc").expect("write");
-        assert_eq!(open_regular(&file).expect("open").1, 3);
+        assert_eq!(open_regular(&file).expect("open").1.len(), 3);
         let link = tmp.path().join("link");
         std::os::unix::fs::symlink(&file, &link).expect("symlink");
         assert!(

@@ -5,25 +5,25 @@
 //! Files go to the workers in batches, so a tree of small files costs one
 //! hand-off per batch rather than several per file.
 
-use super::content::{make_content, save_file};
+use super::content::{make_content, save_file, FileRead};
+use super::meta::{full_meta, stat_meta, Names};
 use super::saver::{Held, Saver};
 use crate::blob::BlobKind;
 use crate::chunker::Chunker;
-use crate::envelope;
 use crate::error::{Error, Result};
 use crate::exclude::Excludes;
 use crate::id::BlobId;
 use crate::snapshot::Summary;
-use crate::tree::{Content, Meta, Node, NodeKind, Tree};
+use crate::tree::{Content, Meta, Node, NodeKind, Tree, FLAG_CHANGED};
 use crossbeam_channel::{bounded, Receiver, Sender};
 use std::cell::RefCell;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Mutex;
 
-type FileResult = Result<(Vec<BlobId>, u64)>;
+type FileResult = Result<FileRead>;
 
 /// Files in one batch at most.
 const BATCH_FILES: usize = 64;
@@ -79,7 +79,10 @@ pub(crate) struct Walker<'a> {
     pub jobs: Sender<FileJob>,
     pub summary: Mutex<Summary>,
     pub warnings: Mutex<Vec<String>>,
+    /// Files that changed while they were read (stored as read).
+    pub changed: Mutex<Vec<String>>,
     pub progress: Option<&'a crate::Progress>,
+    names: Names,
     batch: RefCell<Option<OpenBatch>>,
 }
 
@@ -99,6 +102,7 @@ pub(crate) fn file_worker(
                 if saver.failed() {
                     return Err(Error::invalid("backup aborted"));
                 }
+                saver.check_cancel()?;
                 save_file(saver, chunker, path, &mut held, progress)
             })
             .collect();
@@ -110,17 +114,9 @@ pub(crate) fn file_worker(
     }
 }
 
-/// Node metadata from `lstat`.
+/// Node metadata from `lstat` alone (directories above the sources).
 pub(crate) fn meta_of(m: &std::fs::Metadata) -> Meta {
-    Meta {
-        mode: m.mode(),
-        mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
-        ctime_ns: m.ctime() * 1_000_000_000 + m.ctime_nsec(),
-        uid: m.uid(),
-        gid: m.gid(),
-        inode: m.ino(),
-        dev: m.dev(),
-    }
+    stat_meta(m)
 }
 
 /// Unresolved entries a directory's slot list may hold before the walker
@@ -166,7 +162,9 @@ impl<'a> Walker<'a> {
             jobs,
             summary: Mutex::new(Summary::default()),
             warnings: Mutex::new(Vec::new()),
+            changed: Mutex::new(Vec::new()),
             progress,
+            names: Names::default(),
             batch: RefCell::new(None),
         }
     }
@@ -224,6 +222,10 @@ impl<'a> Walker<'a> {
             Error::Io { source, .. } => format!("{}: {source}", path.display()),
             other => format!("{}: {other}", path.display()),
         };
+        self.warn_text(msg);
+    }
+
+    fn warn_text(&self, msg: String) {
         self.warnings
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -241,8 +243,8 @@ impl<'a> Walker<'a> {
         f(&mut self.summary.lock().unwrap_or_else(|p| p.into_inner()));
     }
 
-    /// Builds the node for one path (file, dir or symlink). `None` when the
-    /// entry is skipped (excluded, unreadable, or a special file).
+    /// Builds the node for one path. `None` when the entry is skipped
+    /// (excluded or unreadable).
     pub fn node_for(
         &self,
         path: &Path,
@@ -273,7 +275,10 @@ impl<'a> Walker<'a> {
         if self.excludes.is_excluded(path, ft.is_dir()) {
             return Ok(None);
         }
-        let meta = meta_of(m);
+        let (meta, warning) = full_meta(&self.names, path, m, parent);
+        if let Some(w) = warning {
+            self.warn_text(w);
+        }
         if ft.is_dir() {
             let parent_tree = match parent.map(|n| &n.kind) {
                 Some(NodeKind::Dir { subtree }) => self.saver.repo().load_tree(subtree).ok(),
@@ -283,24 +288,48 @@ impl<'a> Walker<'a> {
             self.count(|s| s.dirs += 1);
             return Ok(Some(Slot::Dir(name, meta, slots)));
         }
+        let special = |kind| {
+            Ok(Some(Slot::Done(Node {
+                name: name.clone(),
+                kind,
+                meta: meta.clone(),
+            })))
+        };
         if ft.is_symlink() {
-            let target = match std::fs::read_link(path) {
-                Ok(t) => t.as_os_str().as_bytes().to_vec(),
+            // Reading a link sets its atime, and nothing can read it
+            // without: a link's atime is not recorded (its mtime stands in).
+            let mut meta = meta.clone();
+            meta.atime_ns = meta.mtime_ns;
+            let special = |kind| {
+                Ok(Some(Slot::Done(Node {
+                    name: name.clone(),
+                    kind,
+                    meta: meta.clone(),
+                })))
+            };
+            return match std::fs::read_link(path) {
+                Ok(t) => special(NodeKind::Symlink {
+                    target: t.as_os_str().as_bytes().to_vec(),
+                }),
                 Err(e) => {
                     self.warn(path, &Error::io(path, e));
-                    return Ok(None);
+                    Ok(None)
                 }
             };
-            return Ok(Some(Slot::Done(Node {
-                name,
-                kind: NodeKind::Symlink { target },
-                meta,
-            })));
         }
-        if !ft.is_file() {
-            return Ok(None);
+        if ft.is_fifo() {
+            return special(NodeKind::Fifo);
         }
-        if let Some(content) = self.unchanged(parent, &meta, m.len()) {
+        if ft.is_char_device() {
+            return special(NodeKind::CharDevice { rdev: m.rdev() });
+        }
+        if ft.is_block_device() {
+            return special(NodeKind::BlockDevice { rdev: m.rdev() });
+        }
+        if ft.is_socket() {
+            return special(NodeKind::Socket);
+        }
+        if let Some((content, holes)) = self.unchanged(parent, &meta, m.len()) {
             self.count(|s| {
                 s.files += 1;
                 s.total_bytes += m.len();
@@ -313,6 +342,7 @@ impl<'a> Walker<'a> {
             let kind = NodeKind::File {
                 size: m.len(),
                 content,
+                holes,
             };
             return Ok(Some(Slot::Done(Node { name, kind, meta })));
         }
@@ -320,13 +350,20 @@ impl<'a> Walker<'a> {
         Ok(Some(Slot::Pending(name, meta, ticket, path.to_path_buf())))
     }
 
-    /// The parent's content when size, mtime, ctime and inode all match and
-    /// its chunks are still indexed.
-    fn unchanged(&self, parent: Option<&Node>, meta: &Meta, size: u64) -> Option<Content> {
+    /// The parent's content (and holes) when size, mtime, ctime and inode
+    /// all match, it did not change while it was read, and its chunks are
+    /// still indexed.
+    fn unchanged(
+        &self,
+        parent: Option<&Node>,
+        meta: &Meta,
+        size: u64,
+    ) -> Option<(Content, Vec<crate::tree::Hole>)> {
         let p = parent?;
         let NodeKind::File {
             size: psize,
             content,
+            holes,
         } = &p.kind
         else {
             return None;
@@ -334,7 +371,8 @@ impl<'a> Walker<'a> {
         let same = *psize == size
             && p.meta.mtime_ns == meta.mtime_ns
             && p.meta.ctime_ns == meta.ctime_ns
-            && p.meta.inode == meta.inode;
+            && p.meta.inode == meta.inode
+            && p.meta.flags & FLAG_CHANGED == 0;
         if !same {
             return None;
         }
@@ -346,7 +384,7 @@ impl<'a> Walker<'a> {
         let index = repo.index();
         ids.iter()
             .all(|id| index.contains(id))
-            .then(|| content.clone())
+            .then(|| (content.clone(), holes.clone()))
     }
 
     fn resolve(
@@ -370,16 +408,28 @@ impl<'a> Walker<'a> {
             p.notify();
         }
         match res {
-            Ok((ids, size)) => {
+            Ok(read) => {
+                let mut meta = meta;
+                if read.changed {
+                    meta.flags |= FLAG_CHANGED;
+                    self.changed
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(path.display().to_string());
+                }
                 self.count(|s| {
                     s.files += 1;
-                    s.total_bytes += size;
-                    s.bytes_read += size;
+                    s.total_bytes += read.size;
+                    s.bytes_read += read.size;
                 });
-                let content = make_content(self.saver, ids)?;
+                let content = make_content(self.saver, read.ids)?;
                 Ok(Some(Node {
                     name,
-                    kind: NodeKind::File { size, content },
+                    kind: NodeKind::File {
+                        size: read.size,
+                        content,
+                        holes: read.holes,
+                    },
                     meta,
                 }))
             }
@@ -401,11 +451,8 @@ impl<'a> Walker<'a> {
     /// subdirectories are walked at once. Waits for the entries only when
     /// more than [`MAX_UNRESOLVED`] are outstanding.
     fn dir_slots(&self, dir: &Path, parent: Option<&Tree>) -> Result<Slots> {
-        let mut names: Vec<Vec<u8>> = match std::fs::read_dir(dir) {
-            Ok(rd) => rd
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name().as_bytes().to_vec())
-                .collect(),
+        let mut names: Vec<Vec<u8>> = match super::meta::list_dir(dir) {
+            Ok(names) => names,
             Err(e) => {
                 self.warn(dir, &Error::io(dir, e));
                 Vec::new()
@@ -417,6 +464,7 @@ impl<'a> Walker<'a> {
             if self.saver.failed() {
                 break;
             }
+            self.saver.check_cancel()?;
             let path = dir.join(std::ffi::OsStr::from_bytes(&name));
             let pnode = parent.and_then(|t| t.find(&name));
             let m = match std::fs::symlink_metadata(&path) {
@@ -486,7 +534,7 @@ impl<'a> Walker<'a> {
 
 /// Stores a tree blob.
 pub(crate) fn save_tree(saver: &Saver, tree: &Tree) -> Result<BlobId> {
-    saver.save(BlobKind::Tree, envelope::encode(tree))
+    saver.save(BlobKind::Tree, crate::tree::encode_tree(tree))
 }
 
 #[cfg(test)]
@@ -555,7 +603,7 @@ mod tests {
             };
             let node = node.as_ref().expect("node");
             assert_eq!(node.name, path.file_name().expect("name").as_bytes());
-            let NodeKind::File { size, content } = &node.kind else {
+            let NodeKind::File { size, content, .. } = &node.kind else {
                 panic!("not a file node");
             };
             assert_eq!(*size, body.len() as u64);

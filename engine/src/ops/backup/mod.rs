@@ -2,6 +2,7 @@
 
 pub(crate) mod content;
 mod files;
+mod meta;
 mod root;
 pub(crate) mod saver;
 mod stream;
@@ -63,6 +64,10 @@ pub struct BackupOptions {
     /// Heartbeat of the session marker that keeps prune from deleting what
     /// this backup relies on.
     pub session: crate::gc::SessionOptions,
+    /// Set it (from a signal handler) to stop the backup: what was read so
+    /// far is stored and indexed, no snapshot is written, and the backup
+    /// fails with [`Error::Interrupted`].
+    pub cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// What a backup produced.
@@ -72,8 +77,24 @@ pub struct BackupResult {
     pub id: SnapshotId,
     /// The snapshot as stored.
     pub snapshot: Snapshot,
-    /// Entries that could not be read and were left out.
+    /// Entries that could not be read and were left out, or were stored
+    /// without some of their metadata.
     pub warnings: Vec<String>,
+    /// Files that changed while they were read: stored as read, flagged in
+    /// their node ([`crate::tree::FLAG_CHANGED`]), and counted in the
+    /// snapshot's `info` under [`INFO_CHANGED`].
+    pub changed: Vec<String>,
+}
+
+/// Snapshot `info` key: how many files changed while they were read.
+pub const INFO_CHANGED: &str = "files_changed_during_read";
+
+impl BackupResult {
+    /// True when everything was read as it was: no warnings, no file
+    /// changed while read. The CLI's exit code 3 is the opposite.
+    pub fn complete(&self) -> bool {
+        self.warnings.is_empty() && self.changed.is_empty()
+    }
 }
 
 fn default_threads(n: usize) -> usize {
@@ -116,7 +137,7 @@ impl Repository {
         let excludes = Excludes::new(&opts.excludes)?;
         let threads = default_threads(opts.threads);
         let progress = opts.progress.clone();
-        let saver = Saver::start(self, threads, progress.clone());
+        let saver = Saver::start(self, threads, progress.clone()).with_cancel(opts.cancel.clone());
         let streams = std::mem::take(&mut opts.streams);
         let walked = self.write_root(
             &saver,
@@ -128,13 +149,25 @@ impl Repository {
             progress.as_deref(),
         );
         let stats = saver.finish();
-        let (tree, mut summary, warnings, stream_names) = walked?;
+        let (tree, mut summary, warnings, changed, stream_names) = match walked {
+            Err(Error::Interrupted(why)) => {
+                let (blobs, bytes, _) = stats?;
+                return Err(Error::Interrupted(format!(
+                    "{why}; {blobs} new blobs ({bytes} bytes) were stored and indexed, so the \
+                     next backup reuses them; no snapshot was written"
+                )));
+            }
+            other => other?,
+        };
         let (blobs_added, bytes_added, raw_bytes_added) = stats?;
         summary.blobs_added = blobs_added;
         summary.bytes_added = bytes_added;
         summary.raw_bytes_added = raw_bytes_added;
         summary.duration_ms = started.elapsed().as_millis() as u64;
-        let info = opts.info.clone();
+        let mut info = opts.info.clone();
+        if !changed.is_empty() {
+            info.insert(INFO_CHANGED.into(), changed.len().to_string());
+        }
         let mut all_paths = path_names;
         all_paths.extend(stream_names);
         let source =
@@ -165,6 +198,7 @@ impl Repository {
             id,
             snapshot,
             warnings,
+            changed,
         })
     }
 
@@ -178,11 +212,18 @@ impl Repository {
             ParentChoice::None => Ok(None),
             ParentChoice::Id(id) => Ok(Some((*id, self.load_snapshot(id)?))),
             ParentChoice::Auto if paths.is_empty() => Ok(None),
-            ParentChoice::Auto => Ok(self
-                .snapshots()?
-                .into_iter()
-                .rev()
-                .find(|(_, s)| s.host == host && same_paths(&s.paths, paths))),
+            ParentChoice::Auto => {
+                // A damaged snapshot never blocks a backup: the newest
+                // readable match is the parent.
+                let (snaps, damaged) = self.readable_snapshots()?;
+                for e in damaged {
+                    tracing::warn!("{e}; not considered as parent (`forget` it by id)");
+                }
+                Ok(snaps
+                    .into_iter()
+                    .rev()
+                    .find(|(_, s)| s.host == host && same_paths(&s.paths, paths)))
+            }
         }
     }
 
@@ -203,7 +244,7 @@ impl Repository {
             self.keys().chunker_seed(),
         )?;
         let (jobs_tx, jobs_rx) = crossbeam_channel::bounded(threads * 4);
-        let (walked, summary, warnings) = std::thread::scope(|scope| {
+        let (walked, summary, warnings, changed) = std::thread::scope(|scope| {
             for _ in 0..threads {
                 let (rx, ch) = (jobs_rx.clone(), &files_chunker);
                 scope.spawn(move || files::file_worker(saver, ch, &rx, progress));
@@ -215,9 +256,12 @@ impl Repository {
                 .try_for_each(|p| root::add_path(&mut root, &walker, p, parent_root));
             // Dropping the walker closes the job channel so the workers exit.
             let files::Walker {
-                summary, warnings, ..
+                summary,
+                warnings,
+                changed,
+                ..
             } = walker;
-            (r, summary, warnings)
+            (r, summary, warnings, changed)
         });
         walked?;
         let mut summary = summary.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -240,6 +284,7 @@ impl Repository {
             tree,
             summary,
             warnings.into_inner().unwrap_or_else(|p| p.into_inner()),
+            changed.into_inner().unwrap_or_else(|p| p.into_inner()),
             names,
         ))
     }
@@ -294,9 +339,11 @@ fn stream_node(
     content: crate::tree::Content,
     info: BTreeMap<String, String>,
 ) -> (Node, Vec<Vec<u8>>) {
+    let now = crate::snapshot::now_ns();
     let meta = Meta {
         mode: 0o100600,
-        mtime_ns: crate::snapshot::now_ns(),
+        mtime_ns: now,
+        atime_ns: now,
         ..Meta::default()
     };
     let name = comps.last().cloned().unwrap_or_default();
@@ -318,8 +365,15 @@ fn same_paths(recorded: &[String], paths: &[String]) -> bool {
     a == b
 }
 
-/// Root tree, counters, warnings and facts produced by writing the root.
-type Written = (crate::id::BlobId, Summary, Vec<String>, Vec<String>);
+/// Root tree, counters, warnings, changed files and stream names produced
+/// by writing the root.
+type Written = (
+    crate::id::BlobId,
+    Summary,
+    Vec<String>,
+    Vec<String>,
+    Vec<String>,
+);
 
 /// Normalises source paths, checks they exist, and drops paths nested
 /// inside another source path.

@@ -130,7 +130,7 @@ impl VDir {
             match e {
                 VEntry::Node(n) => tree.nodes.push(n),
                 VEntry::Dir(d) => {
-                    let meta = d.meta;
+                    let meta = d.meta.clone();
                     let subtree = d.save(saver)?;
                     tree.nodes.push(Node {
                         name,

@@ -38,16 +38,12 @@ const POOL_SLACK: usize = 8 << 20;
 pub(crate) enum ChunkData {
     /// Already copied.
     Owned(PlainBuf),
-    /// A range of a mapped file; the encoder copies it before naming it,
-    /// so the stored bytes and their id agree even if the file changes.
-    Mapped(Arc<memmap2::Mmap>, std::ops::Range<usize>),
 }
 
 impl ChunkData {
-    fn into_plain(self, pool: &BufferPool) -> PlainBuf {
+    fn into_plain(self, _pool: &BufferPool) -> PlainBuf {
         match self {
             ChunkData::Owned(v) => v,
-            ChunkData::Mapped(m, r) => pooled_copy(pool, &m[r]),
         }
     }
 }
@@ -147,6 +143,9 @@ pub(crate) struct Saver {
     /// For blobs small enough to seal on the calling thread.
     pack_tx: Option<Sender<ToPack>>,
     threads: Vec<JoinHandle<()>>,
+    /// Set by the caller (a signal handler) to stop producing; what was
+    /// already handed over is still stored and indexed by `finish`.
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Saver {
@@ -190,12 +189,33 @@ impl Saver {
             encode_tx: Some(encode_tx),
             pack_tx: Some(pack_tx),
             threads,
+            cancel: None,
         }
+    }
+
+    /// Producers stop once `flag` is set (see [`Saver::check_cancel`]).
+    pub fn with_cancel(mut self, flag: Option<Arc<AtomicBool>>) -> Self {
+        self.cancel = flag;
+        self
     }
 
     /// True once any stage failed; producers should stop early.
     pub fn failed(&self) -> bool {
         self.shared.failed.load(Ordering::Relaxed)
+    }
+
+    /// `Interrupted` once the caller asked to stop.
+    pub fn check_cancel(&self) -> Result<()> {
+        match self
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            true => Err(Error::Interrupted(
+                "stopped on request (SIGINT or SIGTERM)".into(),
+            )),
+            false => Ok(()),
+        }
     }
 
     /// An empty plaintext buffer with room for `n` bytes, from the pool.
