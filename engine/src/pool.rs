@@ -70,7 +70,7 @@ impl BufferPool {
 
     /// Total capacity of the free buffers.
     #[cfg(test)]
-    fn kept(&self) -> usize {
+    pub(crate) fn kept(&self) -> usize {
         let free = self.free.lock().unwrap_or_else(|p| p.into_inner());
         free.iter().map(Vec::capacity).sum()
     }

@@ -51,6 +51,21 @@ fn mutate(src: &Path, rng: &mut Rng, round: u64) {
             std::fs::write(src.join(format!("small/{i}.txt")), text).expect("write");
         }
     }
+    if round == 0 {
+        // Every kind of entry a backup of /etc or /home meets.
+        std::os::unix::fs::symlink("small/1.txt", src.join("link")).expect("symlink");
+        std::fs::hard_link(src.join("small/2.txt"), src.join("hardlink")).expect("link");
+        let fifo = src.join("fifo");
+        let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+        assert!(made.success());
+        rustix::fs::setxattr(
+            src.join("small/3.txt"),
+            "user.crash",
+            b"kept",
+            rustix::fs::XattrFlags::empty(),
+        )
+        .expect("xattr");
+    }
 }
 
 fn manifest(src: &Path) -> Manifest {
@@ -59,15 +74,25 @@ fn manifest(src: &Path) -> Manifest {
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).expect("read_dir") {
             let p = e.expect("entry").path();
-            if p.is_dir() {
+            let ft = std::fs::symlink_metadata(&p).expect("lstat").file_type();
+            let rel = p.strip_prefix(src).expect("prefix").to_path_buf();
+            let what = if ft.is_dir() {
                 stack.push(p);
+                continue;
+            } else if ft.is_symlink() {
+                let t = std::fs::read_link(&p).expect("readlink");
+                [b"link:".as_slice(), t.as_os_str().as_encoded_bytes()].concat()
+            } else if ft.is_file() {
+                let mut v = std::fs::read(&p).expect("read");
+                let mut x = [0u8; 64];
+                if let Ok(n) = rustix::fs::lgetxattr(&p, "user.crash", &mut x[..]) {
+                    v.extend_from_slice(&x[..n]);
+                }
+                v
             } else {
-                let rel = p.strip_prefix(src).expect("prefix").to_path_buf();
-                m.insert(
-                    rel,
-                    *blake3::hash(&std::fs::read(&p).expect("read")).as_bytes(),
-                );
-            }
+                b"special".to_vec()
+            };
+            m.insert(rel, *blake3::hash(&what).as_bytes());
         }
     }
     m
@@ -276,7 +301,16 @@ fn backup_after_a_kill_reuses_indexed_packs() {
     let mut child = r.backup_cmd(&src).spawn().expect("spawn");
     let deadline = Instant::now() + Duration::from_secs(120);
     // Kill as soon as the first index file (64 packs) is stored.
-    while std::fs::read_dir(&index_dir).map_or(0, |d| d.count()) == 0 {
+    // (Temporaries of the index being written do not count: only a
+    // placed, 64-hex-named index file is one a next backup can use.)
+    let placed = || {
+        std::fs::read_dir(&index_dir).map_or(0, |d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().len() == 64)
+                .count()
+        })
+    };
+    while placed() == 0 {
         assert!(
             child.try_wait().expect("wait").is_none(),
             "backup ended before its first index file"

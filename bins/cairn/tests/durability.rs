@@ -166,7 +166,14 @@ fn every_object_is_durable_before_anything_that_depends_on_it_is_named() {
         })
         .collect();
     let count = |kind: &str| placed.iter().filter(|(_, k)| k == kind).count();
-    assert!(count("data") >= 3, "several packs: {placed:?}");
+    let renames: Vec<&Call> = calls.iter().filter(|c| c.name == "renameat2").collect();
+    assert!(
+        count("data") >= 3,
+        "several packs: placed {placed:?}; {} calls parsed, renameat2 calls: {renames:?}; \
+         backup stderr: {}",
+        calls.len(),
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(count("index") >= 1 && count("snapshots") == 1, "{placed:?}");
     let durable: Vec<(usize, usize, &str)> = placed
         .iter()

@@ -105,7 +105,7 @@ impl Chunker {
     /// than `data` is a cut whatever follows (it depends only on the bytes
     /// before it); `data.len()` is a cut only when `data` holds at least
     /// `max_size` bytes or is the end of the input.
-    fn next_len(&self, data: &[u8]) -> usize {
+    pub(crate) fn next_len(&self, data: &[u8]) -> usize {
         let (mask_s, mask_l) = self.masks;
         let gear = cut::Gear {
             gear: &self.gear,

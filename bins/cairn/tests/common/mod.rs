@@ -93,3 +93,70 @@ pub fn make_source(root: &Path) {
     .expect("write");
     std::os::unix::fs::symlink("a.txt", root.join("link")).expect("symlink");
 }
+
+/// The uid/gid tests use for an unprivileged user (`nobody`).
+pub const NOBODY: u32 = 65534;
+
+impl Env {
+    /// Makes the environment's directory usable by `nobody`.
+    pub fn share_with_nobody(&self) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(self.dir.path(), std::fs::Permissions::from_mode(0o777))
+            .expect("chmod");
+        std::fs::create_dir_all(self.home()).expect("home");
+        std::os::unix::fs::chown(self.home(), Some(NOBODY), Some(NOBODY)).expect("chown home");
+    }
+
+    /// `cairn ARGS` as `nobody` (through `setpriv`), with the environment
+    /// of [`Env::cmd`]. Needs root.
+    pub fn cmd_as_nobody(&self, args: &[&str]) -> Command {
+        let c = self.cmd(args);
+        let mut s = Command::new("setpriv");
+        s.args([
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            "--",
+        ])
+        .arg(c.get_program())
+        .args(c.get_args());
+        for (k, v) in c.get_envs() {
+            match v {
+                Some(v) => s.env(k, v),
+                None => s.env_remove(k),
+            };
+        }
+        s.stdin(Stdio::null());
+        s
+    }
+}
+
+/// True when the tests run as root (CI does; the unprivileged cases then
+/// run as `nobody` through `setpriv`).
+pub fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Bytes read so far by process `pid` (`rchar` of /proc/PID/io).
+pub fn bytes_read_by(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/io"))
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                l.strip_prefix("rchar: ")
+                    .and_then(|v| v.trim().parse().ok())
+            })
+        })
+        .unwrap_or(0)
+}
+
+/// Where a restored source path ends up under the target.
+pub fn restored(target: &Path, source: &Path) -> PathBuf {
+    target.join(source.strip_prefix("/").expect("absolute"))
+}

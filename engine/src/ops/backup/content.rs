@@ -6,6 +6,7 @@
 //! collected in order, so a single huge stream still keeps every core busy.
 
 use super::saver::{ChunkData, Held, Saver};
+use super::segments::Segments;
 use crate::blob::BlobKind;
 use crate::chunker::Chunker;
 use crate::envelope;
@@ -20,9 +21,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 /// Files below this size are read whole into one buffer; larger ones are
-/// streamed through the chunker. (Files used to be memory-mapped from
-/// 1 MiB on; a file truncated while mapped killed the process with SIGBUS,
-/// so nothing is mapped any more.)
+/// read in shared segments (see `segments`).
 const SMALL_FILE: u64 = 1 << 20;
 
 /// Chunks submitted but not yet named, per producer.
@@ -117,13 +116,15 @@ fn save_chunks(
     progress: Option<&crate::Progress>,
     read_err: impl Fn(std::io::Error) -> Error,
 ) -> Result<(Vec<BlobId>, u64)> {
-    let mut stream = chunker.stream(reader);
+    let mut segs = Segments::new(chunker, saver.segment_pool(), reader);
     let mut out = Ordered::new(saver, progress);
     loop {
-        let chunk = stream.next_chunk().map_err(&read_err)?;
+        let chunk = segs.next_chunk().map_err(&read_err)?;
         let Some(chunk) = chunk else { break };
-        out.push(ChunkData::Owned(saver.plain_copy(chunk)), chunk.len())?;
+        let n = chunk.1.len();
+        out.push(ChunkData::Shared(chunk), n)?;
     }
+    drop(segs);
     out.finish()
 }
 

@@ -5,6 +5,7 @@ mod files;
 mod meta;
 mod root;
 pub(crate) mod saver;
+mod segments;
 mod stream;
 
 pub use stream::StreamSource;

@@ -9,6 +9,7 @@
 //! enters `pending` when first seen and leaves it only after its pack is
 //! stored and indexed, so a chunk seen twice in flight is stored once.
 
+use super::segments::{SegmentPool, SharedChunk};
 use crate::backend::FileKind;
 use crate::blob::{self, BlobKind, PlainBuf};
 use crate::error::{Error, Result};
@@ -38,12 +39,20 @@ const POOL_SLACK: usize = 8 << 20;
 pub(crate) enum ChunkData {
     /// Already copied.
     Owned(PlainBuf),
+    /// A range of a segment read by a producer (see `segments`); the
+    /// encoder copies it, so producers do not.
+    Shared(SharedChunk),
 }
 
 impl ChunkData {
-    fn into_plain(self, _pool: &BufferPool) -> PlainBuf {
+    fn into_plain(self, sh: &Shared) -> PlainBuf {
         match self {
             ChunkData::Owned(v) => v,
+            ChunkData::Shared((seg, r)) => {
+                let v = pooled_copy(&sh.pool, &seg[r]);
+                sh.segments.release(seg);
+                v
+            }
         }
     }
 }
@@ -113,6 +122,8 @@ struct Shared {
     session_index: Mutex<IndexFile>,
     progress: Option<Arc<crate::Progress>>,
     pool: BufferPool,
+    /// Free read segments (see `segments`).
+    segments: SegmentPool,
 }
 
 impl Shared {
@@ -167,6 +178,10 @@ impl Saver {
             // One pack's worth of free buffers: an upload returns a pack's
             // buffers at once, and the encoders take them back one by one.
             pool: BufferPool::new(repo.config().pack_size as usize + POOL_SLACK),
+            // One free read segment per worker: a file worker moving to its
+            // next segment finds one while the last chunks of its previous
+            // one are still queued.
+            segments: SegmentPool::new(workers),
         });
         let (encode_tx, encode_rx) = bounded::<EncodeJob>(workers * 2);
         let (pack_tx, pack_rx) = bounded::<ToPack>(workers * 2);
@@ -221,6 +236,11 @@ impl Saver {
     /// An empty plaintext buffer with room for `n` bytes, from the pool.
     pub fn plain_buf(&self, n: usize) -> PlainBuf {
         PlainBuf::in_buffer(self.shared.pool.take(PlainBuf::capacity_for(n)), n)
+    }
+
+    /// The pool read segments come from.
+    pub fn segment_pool(&self) -> &SegmentPool {
+        &self.shared.segments
     }
 
     /// A pooled copy of `data`.
@@ -378,7 +398,7 @@ fn encoder(sh: &Shared, rx: &Receiver<EncodeJob>, tx: &Sender<ToPack>) {
         if sh.failed.load(Ordering::Relaxed) {
             continue;
         }
-        let data = job.data.into_plain(&sh.pool);
+        let data = job.data.into_plain(sh);
         let id = match job.id {
             Some(id) => id,
             None => {
