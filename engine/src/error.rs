@@ -5,8 +5,14 @@ use std::path::PathBuf;
 /// Result alias used across the engine.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong inside the engine, by meaning.
+/// The error a storage or I/O library gave, kept as the source of ours.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong inside the engine, by meaning: each
+/// variant means one thing, and a caller may match on it (new variants may
+/// be added, so a match needs a catch-all arm).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// No repository exists at this location (no `config` object).
     #[error("no repository at {0}: run `init` first or check the location")]
@@ -68,8 +74,11 @@ pub enum Error {
     Backend {
         /// Operation and object.
         op: String,
-        /// The underlying error text.
+        /// What went wrong, in words.
         detail: String,
+        /// The storage library's error, when there is one.
+        #[source]
+        source: Option<BoxError>,
     },
     /// A storage operation failed in a way that may succeed when retried
     /// (timeout, throttling, 5xx, connection reset).
@@ -77,8 +86,11 @@ pub enum Error {
     Unavailable {
         /// Operation and object.
         op: String,
-        /// The underlying error text.
+        /// What went wrong, in words.
         detail: String,
+        /// The storage library's error, when there is one.
+        #[source]
+        source: Option<BoxError>,
     },
     /// A local file operation failed.
     #[error("{}: {source}", path.display())]
@@ -115,6 +127,11 @@ pub enum Error {
     /// The last key slot cannot be removed.
     #[error("cannot remove the last key slot: the repository would become unreadable")]
     LastKeySlot,
+    /// cairn itself failed: a worker thread panicked or stopped, or an
+    /// invariant broke. Nothing the caller passed or stored is at fault;
+    /// please report it.
+    #[error("internal error (a bug in cairn; please report it): {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -132,6 +149,31 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+
+    /// A storage failure, keeping the library's error as the source.
+    pub fn backend(op: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        let source = source.into();
+        Error::Backend {
+            op: op.into(),
+            detail: source.to_string(),
+            source: Some(source),
+        }
+    }
+
+    /// A storage failure worth retrying, keeping the library's error.
+    pub fn unavailable(op: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        let source = source.into();
+        Error::Unavailable {
+            op: op.into(),
+            detail: source.to_string(),
+            source: Some(source),
+        }
+    }
+
+    /// Shorthand for [`Error::Internal`].
+    pub fn internal(msg: impl std::fmt::Display) -> Self {
+        Error::Internal(msg.to_string())
     }
 
     /// Shorthand for [`Error::InvalidInput`].

@@ -61,25 +61,26 @@ pub mod gc;
 pub mod id;
 pub mod index;
 pub mod keyslot;
-mod location;
 pub mod ops;
 pub mod pack;
 mod pool;
 mod progress;
+mod reader;
 mod repo;
 pub mod snapshot;
 pub mod tree;
 pub mod unlock;
+mod writer;
 
+pub use backend::{open_backend, BackendOptions};
 pub use crypto::Argon2Params;
 pub use error::{Error, Result};
 pub use keyslot::Secret;
-pub use location::{open_backend, open_backend_with};
 pub use ops::backup::{BackupOptions, BackupResult, ParentChoice, StreamSource};
 pub use ops::restore::{RestoreOptions, RestoreSummary};
 pub use ops::stats::RepoStats;
 pub use progress::Progress;
-pub use repo::{InitOptions, OpenOptions, Repository};
+pub use repo::{InitOptions, OpenOptions, Repository, SnapshotList};
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {

@@ -305,6 +305,7 @@ impl Backend for NoHeartbeats {
             return Err(Error::Unavailable {
                 op: "write session".into(),
                 detail: "blocked by the test".into(),
+                source: None,
             });
         }
         self.inner.create(kind, name, data)

@@ -43,7 +43,10 @@ fn repo_dir(f: &Fixture) -> PathBuf {
 }
 
 fn open(f: &Fixture) -> cairn::Result<Repository> {
-    let b = cairn::open_backend(repo_dir(f).to_str().expect("utf8"), false)?;
+    let b = cairn::open_backend(
+        repo_dir(f).to_str().expect("utf8"),
+        &cairn::BackendOptions::default(),
+    )?;
     Repository::open(b, &secret())
 }
 
@@ -369,7 +372,11 @@ fn a_damaged_key_slot_does_not_lock_out_the_other_slots() {
         .find(|p| !p.ends_with(id.to_hex()))
         .expect("first slot");
     damage(&first, Damage::Flip);
-    let b = cairn::open_backend(repo_dir(&f).to_str().expect("utf8"), false).expect("backend");
+    let b = cairn::open_backend(
+        repo_dir(&f).to_str().expect("utf8"),
+        &cairn::BackendOptions::default(),
+    )
+    .expect("backend");
     let repo = Repository::open(b.clone(), &other).expect("the intact slot opens");
     assert_eq!(
         dump(&repo, &f.a, &f.small).expect("restores"),

@@ -17,7 +17,11 @@ fn s3(m: &Moto, bucket: &str, prefix: &str) -> Arc<dyn Backend> {
         endpoint: Some(m.endpoint.clone()),
         ..Default::default()
     };
-    cairn::open_backend_with(&format!("s3://{bucket}/{prefix}"), true, &opts).expect("s3 backend")
+    cairn::open_backend(
+        &format!("s3://{bucket}/{prefix}"),
+        &cairn::BackendOptions::creating().s3(opts.clone()),
+    )
+    .expect("s3 backend")
 }
 
 #[test]

@@ -20,7 +20,11 @@ fn backend(endpoint: &str, location: &str, retries: u32) -> Arc<dyn Backend> {
         timeout: Duration::from_secs(1),
         ..Default::default()
     };
-    cairn::open_backend_with(location, true, &opts).expect("s3 backend")
+    cairn::open_backend(
+        location,
+        &cairn::BackendOptions::creating().s3(opts.clone()),
+    )
+    .expect("s3 backend")
 }
 
 #[test]

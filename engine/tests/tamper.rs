@@ -37,7 +37,10 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn reopen(tmp: &Path) -> cairn::Result<Repository> {
-    let b = cairn::open_backend(tmp.join("repo").to_str().expect("utf8"), false)?;
+    let b = cairn::open_backend(
+        tmp.join("repo").to_str().expect("utf8"),
+        &cairn::BackendOptions::default(),
+    )?;
     Repository::open(b, &secret())
 }
 

@@ -88,7 +88,7 @@ fn no_key_error() -> anyhow::Error {
 /// Opens the configured repository.
 pub fn open(g: &Global) -> Result<Repository> {
     let (loc, is_default) = location(g)?;
-    let backend = cairn::open_backend_with(&loc, false, &g.s3())?;
+    let backend = cairn::open_backend(&loc, &cairn::BackendOptions::default().s3(g.s3()))?;
     match backend.read(cairn::backend::FileKind::Config, "") {
         Err(e) if e.is_not_found() => return Err(cairn::Error::RepositoryNotFound(loc).into()),
         _ => {}
@@ -140,7 +140,10 @@ fn create_default(d: &DefaultRepo) -> Result<Repository> {
     } else {
         Secret::generate_key_file(&d.key)?
     };
-    let backend = cairn::open_backend(&d.repo.display().to_string(), true)?;
+    let backend = cairn::open_backend(
+        &d.repo.display().to_string(),
+        &cairn::BackendOptions::creating(),
+    )?;
     let repo = Repository::init(
         backend,
         &secret,
@@ -159,7 +162,7 @@ fn create_default(d: &DefaultRepo) -> Result<Repository> {
 /// Opens a second repository (copy target or chunker source) with the key
 /// from `{prefix}PASSWORD_FILE`, `..._COMMAND` or `..._KEY_FILE`.
 pub fn open_other(g: &Global, location: &str, prefix: &str) -> Result<Repository> {
-    let backend = cairn::open_backend_with(location, false, &g.s3())?;
+    let backend = cairn::open_backend(location, &cairn::BackendOptions::default().s3(g.s3()))?;
     let secret = secret_from_env(prefix, false)?.ok_or_else(|| {
         anyhow::anyhow!("no key for {location}: set {prefix}PASSWORD_FILE, {prefix}PASSWORD_COMMAND or {prefix}KEY_FILE")
     })?;

@@ -99,11 +99,13 @@ impl FaultBackend {
             Error::Backend {
                 op: op.to_string(),
                 detail,
+                source: None,
             }
         } else {
             Error::Unavailable {
                 op: op.to_string(),
                 detail: format!("{detail} (HTTP 503 Slow Down)"),
+                source: None,
             }
         })
     }

@@ -1,5 +1,15 @@
-//! Storage: a small trait keyed by (file kind, name), and its implementation
-//! over `object_store` for a local directory, memory, and (later) S3.
+//! Storage: a small trait keyed by (file kind, name), and its
+//! implementations.
+//!
+//! - `local`: a directory, with its own file code (syncs, no-replace
+//!   renames, leftovers of interrupted writes);
+//! - `object`: anything `object_store` reaches: memory, and S3 with the
+//!   `s3` feature (`s3`: its configuration; `transient`: which of its
+//!   errors are retried, by kind);
+//! - `retry` and `fault`: wrappers that retry transient errors and inject
+//!   faults;
+//! - `registry`: the schemes a location string may name;
+//! - `conformance`: the checks every implementation passes.
 //!
 //! The trait is synchronous. Network I/O runs on a private Tokio runtime
 //! inside the implementation, so callers may be plain threads or tasks of
@@ -9,15 +19,21 @@ pub mod conformance;
 mod fault;
 mod local;
 mod object;
+mod registry;
 mod retry;
+#[cfg(feature = "s3")]
 mod s3;
+mod transient;
 mod verify;
 
 pub use fault::{FaultBackend, FaultPlan};
 pub use local::{temporary_writer, LocalBackend};
 pub use object::{AsyncBridge, ObjectBackend};
+pub use registry::{open_backend, BackendOptions, Scheme, SCHEMES};
 pub use retry::RetryBackend;
+#[cfg(feature = "s3")]
 pub use s3::{parse_s3_url, s3_store, S3Options};
+pub use transient::ServerBusy;
 pub use verify::create_checked;
 
 use crate::error::Result;
@@ -100,8 +116,9 @@ pub struct ObjectInfo {
 /// Contract for every implementation:
 /// - Objects are immutable. Readers never observe a partially written object.
 /// - Errors map to [`crate::Error::NotFound`] for a missing object,
-///   [`crate::Error::AlreadyExists`] for a create-only conflict, and
-///   [`crate::Error::Backend`] for everything else.
+///   [`crate::Error::AlreadyExists`] for a create-only conflict,
+///   [`crate::Error::Unavailable`] for a failure worth retrying (decided by
+///   the error's kind), and [`crate::Error::Backend`] for everything else.
 /// - Every method may be called from many threads at once, and from inside
 ///   or outside a Tokio runtime.
 pub trait Backend: Send + Sync + std::fmt::Debug {

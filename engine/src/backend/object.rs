@@ -41,10 +41,7 @@ impl AsyncBridge {
             .thread_name("cairn-io")
             .enable_all()
             .build()
-            .map_err(|e| Error::Backend {
-                op: "start I/O runtime".into(),
-                detail: e.to_string(),
-            })?;
+            .map_err(|e| Error::backend("start I/O runtime", e))?;
         Ok(AsyncBridge {
             runtime: Some(runtime),
         })
@@ -55,18 +52,16 @@ impl AsyncBridge {
         &self,
         fut: impl Future<Output = T> + Send + 'static,
     ) -> Result<T> {
-        let rt = self.runtime.as_ref().ok_or_else(|| Error::Backend {
-            op: "storage".into(),
-            detail: "runtime shut down".into(),
-        })?;
+        let rt = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| Error::internal("storage I/O runtime shut down"))?;
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         rt.spawn(async move {
             let _ = tx.send(fut.await);
         });
-        rx.recv().map_err(|_| Error::Backend {
-            op: "storage".into(),
-            detail: "I/O task was cancelled".into(),
-        })
+        rx.recv()
+            .map_err(|_| Error::internal("a storage I/O task was cancelled"))
     }
 
     /// Enters the runtime's context (for APIs that spawn tasks themselves).
@@ -117,6 +112,7 @@ impl ObjectBackend {
     }
 
     /// A repository at `s3://bucket/prefix`.
+    #[cfg(feature = "s3")]
     pub fn s3(url: &str, opts: &super::S3Options) -> Result<Self> {
         let (bucket, prefix) = super::parse_s3_url(url)?;
         let store = super::s3_store(&bucket, opts)?;
@@ -142,36 +138,8 @@ impl ObjectBackend {
     }
 }
 
-/// True for errors worth retrying: timeouts, connection failures,
-/// throttling and server errors.
-pub(crate) fn is_transient(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut text = String::new();
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        text.push_str(&err.to_string().to_ascii_lowercase());
-        text.push(' ');
-        cur = err.source();
-    }
-    [
-        "500",
-        "502",
-        "503",
-        "504",
-        "429",
-        "slow down",
-        "slowdown",
-        "timed out",
-        "timeout",
-        "connection",
-        "connect error",
-        "reset by peer",
-        "broken pipe",
-    ]
-    .iter()
-    .any(|k| text.contains(k))
-}
-
 use super::local::is_object_name;
+use super::transient::is_transient;
 
 impl ObjectBackend {
     /// Everything under a kind's directory, objects and temporaries alike.
@@ -212,15 +180,9 @@ fn map_err(e: object_store::Error, op: &str, kind: FileKind, name: &str) -> Erro
             name: name.into(),
         },
         object_store::Error::Generic { source, .. } if is_transient(source.as_ref()) => {
-            Error::Unavailable {
-                op: format!("{op} {} {name}", kind.name()),
-                detail: source.to_string(),
-            }
+            Error::unavailable(format!("{op} {} {name}", kind.name()), source)
         }
-        other => Error::Backend {
-            op: format!("{op} {} {name}", kind.name()),
-            detail: other.to_string(),
-        },
+        other => Error::backend(format!("{op} {} {name}", kind.name()), other),
     }
 }
 

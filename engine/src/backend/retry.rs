@@ -44,7 +44,7 @@ impl RetryBackend {
         let mut attempt = 1;
         loop {
             match f() {
-                Err(Error::Unavailable { op, detail }) if attempt < self.attempts => {
+                Err(Error::Unavailable { op, detail, .. }) if attempt < self.attempts => {
                     tracing::warn!(
                         "{op}: {detail}; retrying (attempt {} of {})",
                         attempt + 1,
@@ -56,10 +56,11 @@ impl RetryBackend {
                     delay = (delay * 2).min(self.max);
                     attempt += 1;
                 }
-                Err(Error::Unavailable { op, detail }) if self.attempts > 1 => {
+                Err(Error::Unavailable { op, detail, source }) if self.attempts > 1 => {
                     return Err(Error::Unavailable {
                         op,
                         detail: format!("{detail} (gave up after {} tries)", self.attempts),
+                        source,
                     })
                 }
                 other => return other,

@@ -149,12 +149,10 @@ pub fn s3_store(bucket: &str, opts: &S3Options) -> Result<Arc<dyn ObjectStore>> 
     };
     let store = b
         .with_retry(retry)
+        .with_http_connector(super::transient::StatusAwareConnector)
         .with_conditional_put(S3ConditionalPut::ETagMatch)
         .build()
-        .map_err(|e| Error::Backend {
-            op: format!("configure s3 bucket {bucket}"),
-            detail: e.to_string(),
-        })?;
+        .map_err(|e| Error::backend(format!("configure s3 bucket {bucket}"), e))?;
     Ok(Arc::new(store))
 }
 

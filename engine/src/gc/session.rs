@@ -139,8 +139,7 @@ impl Session {
     /// Loads a session marker (version 2 or 3; a version-2 marker is read
     /// as the first marker of a session that promised nothing).
     pub fn load(repo: &Repository, name: &str) -> Result<Self> {
-        let bytes = repo.backend().read(FileKind::Session, name)?;
-        Self::decode(&bytes, &repo.keys().meta, name)
+        repo.load(name)
     }
 
     /// Decodes a marker's bytes (version 2 or 3); `name` is its object
@@ -174,13 +173,7 @@ impl Session {
     }
 
     fn store(&self, repo: &Repository, name: &str) -> Result<()> {
-        let bytes = envelope::seal(
-            EnvelopeKind::Session,
-            SESSION_VERSION,
-            &repo.keys().meta,
-            self,
-        );
-        repo.backend().create(FileKind::Session, name, bytes.into())
+        repo.save_as(name, self)
     }
 }
 

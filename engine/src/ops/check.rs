@@ -472,9 +472,9 @@ impl PackResult {
 mod tests {
     use super::*;
     use crate::blob::BlobKind;
-    use crate::ops::backup::saver::Saver;
     use crate::ops::backup::test_repo;
     use crate::tree::{Meta, Node, Tree};
+    use crate::writer::Writer;
 
     fn node(name: &[u8]) -> Node {
         Node {
@@ -499,14 +499,14 @@ mod tests {
             vec![b""],
         ] {
             let repo = test_repo();
-            let saver = Saver::start(&repo, 1, None);
+            let writer = Writer::start(&repo, 1, None);
             let tree = Tree {
                 nodes: names.iter().map(|n| node(n)).collect(),
             };
-            let id = saver
+            let id = writer
                 .save(BlobKind::Tree, crate::tree::encode_tree(&tree))
                 .expect("save");
-            saver.finish().expect("finish");
+            writer.finish().expect("finish");
             let snap = crate::snapshot::Snapshot {
                 time_ns: 1,
                 host: "h".into(),

@@ -1,13 +1,13 @@
 //! `copy`: snapshots into another repository (another key, e.g. a DR
 //! site), transferring only what the target lacks.
 
-use super::backup::content::make_content;
-use super::backup::saver::Saver;
 use crate::blob::BlobKind;
 use crate::error::Result;
 use crate::id::{BlobId, SnapshotId};
 use crate::repo::Repository;
 use crate::tree::{NodeKind, Tree};
+use crate::writer::make_content;
+use crate::writer::Writer;
 use std::collections::{HashMap, HashSet};
 
 /// Key under which a copied snapshot records its source snapshot.
@@ -32,7 +32,7 @@ pub struct CopyReport {
 
 struct Copier<'a> {
     src: &'a Repository,
-    saver: &'a Saver,
+    writer: &'a Writer,
     same_ids: bool,
     trees: HashMap<BlobId, BlobId>,
     chunks: HashMap<BlobId, BlobId>,
@@ -42,9 +42,9 @@ struct Copier<'a> {
 impl Copier<'_> {
     fn chunk(&mut self, id: BlobId) -> Result<BlobId> {
         if self.same_ids {
-            if !self.saver.repo().index().contains(&id) {
+            if !self.writer.repo().index().contains(&id) {
                 self.chunks_read += 1;
-                self.saver.save(BlobKind::Data, self.src.read_blob(&id)?)?;
+                self.writer.save(BlobKind::Data, self.src.read_blob(&id)?)?;
             }
             return Ok(id);
         }
@@ -52,7 +52,7 @@ impl Copier<'_> {
             return Ok(*t);
         }
         self.chunks_read += 1;
-        let t = self.saver.save(BlobKind::Data, self.src.read_blob(&id)?)?;
+        let t = self.writer.save(BlobKind::Data, self.src.read_blob(&id)?)?;
         self.chunks.insert(id, t);
         Ok(t)
     }
@@ -61,7 +61,7 @@ impl Copier<'_> {
         if let Some(t) = self.trees.get(id) {
             return Ok(*t);
         }
-        if self.same_ids && self.saver.repo().index().contains(id) {
+        if self.same_ids && self.writer.repo().index().contains(id) {
             return Ok(*id);
         }
         let mut tree: Tree = self.src.load_tree(id)?;
@@ -74,13 +74,13 @@ impl Copier<'_> {
                         .into_iter()
                         .map(|c| self.chunk(c))
                         .collect::<Result<Vec<_>>>()?;
-                    *content = make_content(self.saver, mapped)?;
+                    *content = make_content(self.writer, mapped)?;
                 }
                 _ => {}
             }
         }
         let new = self
-            .saver
+            .writer
             .save(BlobKind::Tree, crate::tree::encode_tree(&tree))?;
         self.trees.insert(*id, new);
         Ok(new)
@@ -120,10 +120,10 @@ impl Repository {
             let threads = std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2);
-            let saver = Saver::start(target, threads, None);
+            let writer = Writer::start(target, threads, None);
             let mut c = Copier {
                 src: self,
-                saver: &saver,
+                writer: &writer,
                 same_ids,
                 trees: HashMap::new(),
                 chunks: HashMap::new(),
@@ -131,11 +131,11 @@ impl Repository {
             };
             let tree = c.tree(&snap.tree);
             report.chunks_read += c.chunks_read;
-            let stats = saver.finish();
+            let stats = writer.finish();
             let tree = tree?;
-            let (blobs, bytes, _) = stats?;
-            report.blobs_stored += blobs;
-            report.bytes_stored += bytes;
+            let written = stats?;
+            report.blobs_stored += written.blobs;
+            report.bytes_stored += written.bytes;
             let mut copy = snap.clone();
             copy.tree = tree;
             copy.parent = None;

@@ -3,7 +3,6 @@
 pub mod backup;
 pub mod check;
 pub mod copy;
-mod fetch;
 pub mod forget;
 pub mod keys;
 pub mod prune;

@@ -8,8 +8,9 @@ use crate::error::{Error, Result};
 use crate::gc::Plan;
 use crate::id::{BlobId, IndexId, PackId};
 use crate::index::{IndexFile, IndexPack};
-use crate::pack::{PackBlob, PackWriter};
+use crate::pack::PackBlob;
 use crate::repo::Repository;
+use crate::writer::Writer;
 use std::collections::{HashMap, HashSet};
 
 /// Options for [`Repository::prune`].
@@ -523,76 +524,53 @@ impl Repository {
         }
     }
 
-    /// Copies the referenced blobs of `packs` into new packs; returns the
-    /// bytes written. The new packs are indexed before the old ones are
-    /// planned, so every referenced blob stays reachable.
+    /// Copies the referenced blobs of `packs` into new packs through a
+    /// writer; returns the bytes of the new packs. The writer indexes them
+    /// before `finish` returns, so every referenced blob stays reachable
+    /// when the old packs are planned.
     fn repack(
         &self,
         packs: &[(PackId, BlobKind)],
         keep: &HashMap<PackId, Vec<(BlobId, crate::index::BlobLocation)>>,
     ) -> Result<u64> {
-        let target = self.config().pack_size as usize;
-        let mut written = 0u64;
-        let mut out = IndexFile::default();
-        for kind in [BlobKind::Data, BlobKind::Tree] {
-            let mut w = PackWriter::new(kind);
-            for (pack, _) in packs.iter().filter(|(_, k)| *k == kind) {
-                let bytes = self.backend().read(FileKind::Pack, &pack.to_hex())?;
-                for (id, loc) in keep.get(pack).into_iter().flatten() {
-                    let start = loc.offset as usize;
-                    let sealed =
-                        bytes
-                            .get(start..start + loc.length as usize)
-                            .ok_or_else(|| {
-                                Error::corrupt(
-                                    format!("pack {pack}"),
-                                    format!("blob {id} lies outside the pack"),
-                                )
-                            })?;
-                    // Copy only what verifies: a damaged blob stops prune
-                    // and the original pack stays.
-                    let what = format!("pack {pack} (blob {id} at offset {})", loc.offset);
-                    crate::blob::decode(self.keys(), kind, id, loc.raw_len, sealed, &what)?;
-                    w.add(*id, loc.raw_len, sealed.to_vec());
-                    if w.len() >= target {
-                        written += self.store_repacked(
-                            std::mem::replace(&mut w, PackWriter::new(kind)),
-                            &mut out,
-                        )?;
-                    }
-                }
-            }
-            if !w.is_empty() {
-                written += self.store_repacked(w, &mut out)?;
-            }
+        if packs.is_empty() {
+            return Ok(0);
         }
-        if !out.packs.is_empty() {
-            self.save_index_file(&out)?;
-            let mut index = self.index_mut();
-            for p in &out.packs {
-                index.add_pack(p.id, p.kind, p.size, &p.blobs);
-            }
-        }
-        Ok(written)
+        let writer = Writer::start(self, 1, None);
+        let copied = packs
+            .iter()
+            .try_for_each(|(pack, kind)| self.repack_one(&writer, *pack, *kind, keep));
+        let written = writer.finish();
+        copied?;
+        Ok(written?.pack_bytes)
     }
 
-    fn store_repacked(&self, w: PackWriter, out: &mut IndexFile) -> Result<u64> {
-        let pack = w.finish(&self.keys().meta);
-        let id = pack.id();
-        let size = pack.len() as u64;
-        crate::backend::create_checked(
-            self.backend().as_ref(),
-            FileKind::Pack,
-            &id.to_hex(),
-            pack.parts,
-        )?;
-        out.packs.push(IndexPack {
-            id,
-            kind: pack.kind,
-            size,
-            blobs: pack.blobs,
-        });
-        Ok(size)
+    /// Hands the kept blobs of one pack to `writer`, each verified first.
+    fn repack_one(
+        &self,
+        writer: &Writer,
+        pack: PackId,
+        kind: BlobKind,
+        keep: &HashMap<PackId, Vec<(BlobId, crate::index::BlobLocation)>>,
+    ) -> Result<()> {
+        let bytes = self.backend().read(FileKind::Pack, &pack.to_hex())?;
+        for (id, loc) in keep.get(&pack).into_iter().flatten() {
+            let start = loc.offset as usize;
+            let sealed = bytes
+                .get(start..start + loc.length as usize)
+                .ok_or_else(|| {
+                    Error::corrupt(
+                        format!("pack {pack}"),
+                        format!("blob {id} lies outside the pack"),
+                    )
+                })?;
+            // Copy only what verifies: a damaged blob stops prune and the
+            // original pack stays.
+            let what = format!("pack {pack} (blob {id} at offset {})", loc.offset);
+            crate::blob::decode(self.keys(), kind, id, loc.raw_len, sealed, &what)?;
+            writer.add_sealed(kind, *id, loc.raw_len, sealed.to_vec())?;
+        }
+        Ok(())
     }
 
     /// Replaces the index files listed in `old` by files describing every

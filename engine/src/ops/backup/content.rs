@@ -5,15 +5,13 @@
 //! new ones. Ids come back through one small channel per chunk and are
 //! collected in order, so a single huge stream still keeps every core busy.
 
-use super::saver::{ChunkData, Held, Saver};
-use super::segments::Segments;
 use crate::blob::BlobKind;
 use crate::chunker::Chunker;
-use crate::envelope;
 use crate::error::{Error, Result};
 use crate::id::BlobId;
 use crate::tree::Hole;
-use crate::tree::{Content, CHUNKS_PER_LIST, INLINE_CHUNKS};
+use crate::writer::Segments;
+use crate::writer::{ChunkData, Held, Writer};
 use crossbeam_channel::Receiver;
 use std::collections::VecDeque;
 use std::io::Read;
@@ -27,21 +25,9 @@ const SMALL_FILE: u64 = 1 << 20;
 /// Chunks submitted but not yet named, per producer.
 const MAX_IN_FLIGHT: usize = 256;
 
-/// Stores long chunk lists as chunk-list blobs.
-pub(crate) fn make_content(saver: &Saver, ids: Vec<BlobId>) -> Result<Content> {
-    if ids.len() <= INLINE_CHUNKS {
-        return Ok(Content::Inline(ids));
-    }
-    let lists = ids
-        .chunks(CHUNKS_PER_LIST)
-        .map(|part| saver.save(BlobKind::Tree, envelope::encode(&part.to_vec())))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Content::Indirect(lists))
-}
-
 /// Collects chunk ids in submission order.
 struct Ordered<'a> {
-    saver: &'a Saver,
+    writer: &'a Writer,
     /// Replies not yet collected.
     queue: VecDeque<Receiver<BlobId>>,
     ids: Vec<BlobId>,
@@ -50,9 +36,9 @@ struct Ordered<'a> {
 }
 
 impl<'a> Ordered<'a> {
-    fn new(saver: &'a Saver, progress: Option<&'a crate::Progress>) -> Self {
+    fn new(writer: &'a Writer, progress: Option<&'a crate::Progress>) -> Self {
         Ordered {
-            saver,
+            writer,
             queue: VecDeque::new(),
             ids: Vec::new(),
             bytes: 0,
@@ -61,9 +47,9 @@ impl<'a> Ordered<'a> {
     }
 
     fn push(&mut self, chunk: ChunkData, n: usize) -> Result<()> {
-        self.saver.check_cancel()?;
+        self.writer.check_cancel()?;
         let n = n as u64;
-        self.queue.push_back(self.saver.submit(chunk)?);
+        self.queue.push_back(self.writer.submit(chunk)?);
         self.bytes += n;
         if let Some(p) = self.progress {
             crate::Progress::add(&p.bytes, n);
@@ -81,7 +67,7 @@ impl<'a> Ordered<'a> {
 
     fn pop(&mut self) -> Result<()> {
         if let Some(rx) = self.queue.pop_front() {
-            let id = rx.recv().map_err(|_| self.saver.error())?;
+            let id = rx.recv().map_err(|_| self.writer.error())?;
             self.ids.push(id);
         }
         Ok(())
@@ -97,27 +83,27 @@ impl<'a> Ordered<'a> {
 
 /// Chunks a reader and stores its chunks; returns the ids and bytes read.
 pub(crate) fn save_reader(
-    saver: &Saver,
+    writer: &Writer,
     chunker: &Chunker,
     reader: impl Read,
     name: &str,
     progress: Option<&crate::Progress>,
 ) -> Result<(Vec<BlobId>, u64)> {
-    save_chunks(saver, chunker, reader, progress, |e| Error::Source {
+    save_chunks(writer, chunker, reader, progress, |e| Error::Source {
         name: name.to_string(),
         detail: format!("read failed: {e}"),
     })
 }
 
 fn save_chunks(
-    saver: &Saver,
+    writer: &Writer,
     chunker: &Chunker,
     reader: impl Read,
     progress: Option<&crate::Progress>,
     read_err: impl Fn(std::io::Error) -> Error,
 ) -> Result<(Vec<BlobId>, u64)> {
-    let mut segs = Segments::new(chunker, saver.segment_pool(), reader);
-    let mut out = Ordered::new(saver, progress);
+    let mut segs = Segments::new(chunker, writer.segment_pool(), reader);
+    let mut out = Ordered::new(writer, progress);
     loop {
         let chunk = segs.next_chunk().map_err(&read_err)?;
         let Some(chunk) = chunk else { break };
@@ -147,7 +133,7 @@ pub(crate) struct FileRead {
 /// or is rewritten while read is stored as read and reported as changed;
 /// it never stops the backup.
 pub(crate) fn save_file(
-    saver: &Saver,
+    writer: &Writer,
     chunker: &Chunker,
     path: &Path,
     held: &mut Held,
@@ -157,9 +143,9 @@ pub(crate) fn save_file(
     let len = before.len();
     let holes = super::meta::holes(&file, &before);
     let (ids, size) = if len < SMALL_FILE {
-        save_small(saver, chunker, &file, path, held, progress, len)?
+        save_small(writer, chunker, &file, path, held, progress, len)?
     } else {
-        save_chunks(saver, chunker, &file, progress, |e| Error::io(path, e))?
+        save_chunks(writer, chunker, &file, progress, |e| Error::io(path, e))?
     };
     let after = file.metadata().map_err(|e| Error::io(path, e))?;
     let moved = |m: &std::fs::Metadata| {
@@ -185,7 +171,7 @@ pub(crate) fn save_file(
 /// without waiting: a round trip through the encode queue per small file
 /// made trees of many small files crawl.
 fn save_small(
-    saver: &Saver,
+    writer: &Writer,
     chunker: &Chunker,
     file: &std::fs::File,
     path: &Path,
@@ -193,7 +179,7 @@ fn save_small(
     progress: Option<&crate::Progress>,
     len: u64,
 ) -> Result<(Vec<BlobId>, u64)> {
-    let mut buf = saver.plain_buf(len as usize);
+    let mut buf = writer.plain_buf(len as usize);
     // `take` reads to the end without std's size probe for files (an
     // fstat and an lseek), which the caller's fstat already did.
     file.take(u64::MAX)
@@ -205,13 +191,13 @@ fn save_small(
     let n = buf.len() as u64;
     let ranges: Vec<_> = chunker.slice_chunks(buf.data()).collect();
     if ranges.len() == 1 {
-        return Ok((vec![saver.save_held(BlobKind::Data, buf, held)?], n));
+        return Ok((vec![writer.save_held(BlobKind::Data, buf, held)?], n));
     }
     let ids = ranges
         .into_iter()
-        .map(|r| saver.save_held(BlobKind::Data, saver.plain_copy(&buf.data()[r]), held))
+        .map(|r| writer.save_held(BlobKind::Data, writer.plain_copy(&buf.data()[r]), held))
         .collect::<Result<Vec<_>>>()?;
-    saver.recycle(buf);
+    writer.recycle(buf);
     Ok((ids, n))
 }
 

@@ -5,9 +5,8 @@
 //! Files go to the workers in batches, so a tree of small files costs one
 //! hand-off per batch rather than several per file.
 
-use super::content::{make_content, save_file, FileRead};
+use super::content::{save_file, FileRead};
 use super::meta::{full_meta, stat_meta, Names};
-use super::saver::{Held, Saver};
 use crate::blob::BlobKind;
 use crate::chunker::Chunker;
 use crate::error::{Error, Result};
@@ -15,6 +14,8 @@ use crate::exclude::Excludes;
 use crate::id::BlobId;
 use crate::snapshot::Summary;
 use crate::tree::{Content, Meta, Node, NodeKind, Tree, FLAG_CHANGED};
+use crate::writer::make_content;
+use crate::writer::{Held, Writer};
 use crossbeam_channel::{bounded, Receiver, Sender};
 use std::cell::RefCell;
 use std::os::unix::ffi::OsStrExt;
@@ -61,20 +62,20 @@ impl Ticket {
         let mut results = self.batch.results.borrow_mut();
         if results.is_none() {
             let got = self.batch.rx.recv();
-            let got = got.map_err(|_| Error::invalid("file worker stopped"))?;
+            let got = got.map_err(|_| Error::internal("file worker stopped"))?;
             *results = Some(got.into_iter().map(Some).collect());
         }
         results
             .as_mut()
             .and_then(|r| r.get_mut(self.index))
             .and_then(Option::take)
-            .ok_or_else(|| Error::invalid("a file worker lost a result"))?
+            .ok_or_else(|| Error::internal("a file worker lost a result"))?
     }
 }
 
 /// Shared state of one tree walk.
 pub(crate) struct Walker<'a> {
-    pub saver: &'a Saver,
+    pub writer: &'a Writer,
     pub excludes: &'a Excludes,
     pub jobs: Sender<FileJob>,
     pub summary: Mutex<Summary>,
@@ -88,7 +89,7 @@ pub(crate) struct Walker<'a> {
 
 /// Body of a file worker thread.
 pub(crate) fn file_worker(
-    saver: &Saver,
+    writer: &Writer,
     chunker: &Chunker,
     rx: &Receiver<FileJob>,
     progress: Option<&crate::Progress>,
@@ -99,16 +100,16 @@ pub(crate) fn file_worker(
             .paths
             .iter()
             .map(|path| {
-                if saver.failed() {
+                if writer.failed() {
                     return Err(Error::invalid("backup aborted"));
                 }
-                saver.check_cancel()?;
-                save_file(saver, chunker, path, &mut held, progress)
+                writer.check_cancel()?;
+                save_file(writer, chunker, path, &mut held, progress)
             })
             .collect();
         // The ids go back only once their blobs are on their way to a pack.
-        if saver.send_held(&mut held).is_err() {
-            results = job.paths.iter().map(|_| Err(saver.error())).collect();
+        if writer.send_held(&mut held).is_err() {
+            results = job.paths.iter().map(|_| Err(writer.error())).collect();
         }
         let _ = job.reply.send(results);
     }
@@ -151,13 +152,13 @@ struct Slots {
 
 impl<'a> Walker<'a> {
     pub fn new(
-        saver: &'a Saver,
+        writer: &'a Writer,
         excludes: &'a Excludes,
         jobs: Sender<FileJob>,
         progress: Option<&'a crate::Progress>,
     ) -> Self {
         Walker {
-            saver,
+            writer,
             excludes,
             jobs,
             summary: Mutex::new(Summary::default()),
@@ -214,7 +215,7 @@ impl<'a> Walker<'a> {
         };
         self.jobs
             .send(job)
-            .map_err(|_| Error::invalid("file workers stopped"))
+            .map_err(|_| Error::internal("file workers stopped"))
     }
 
     fn warn(&self, path: &Path, e: &Error) {
@@ -281,7 +282,7 @@ impl<'a> Walker<'a> {
         }
         if ft.is_dir() {
             let parent_tree = match parent.map(|n| &n.kind) {
-                Some(NodeKind::Dir { subtree }) => self.saver.repo().load_tree(subtree).ok(),
+                Some(NodeKind::Dir { subtree }) => self.writer.repo().load_tree(subtree).ok(),
                 _ => None,
             };
             let slots = self.dir_slots(path, parent_tree.as_ref())?;
@@ -376,7 +377,7 @@ impl<'a> Walker<'a> {
         if !same {
             return None;
         }
-        let repo = self.saver.repo();
+        let repo = self.writer.repo();
         let ids = match content {
             Content::Inline(ids) => ids.clone(),
             Content::Indirect(_) => repo.chunk_list(content).ok()?,
@@ -422,7 +423,7 @@ impl<'a> Walker<'a> {
                     s.total_bytes += read.size;
                     s.bytes_read += read.size;
                 });
-                let content = make_content(self.saver, read.ids)?;
+                let content = make_content(self.writer, read.ids)?;
                 Ok(Some(Node {
                     name,
                     kind: NodeKind::File {
@@ -461,10 +462,10 @@ impl<'a> Walker<'a> {
         names.sort();
         let mut slots = Slots::default();
         for name in names {
-            if self.saver.failed() {
+            if self.writer.failed() {
                 break;
             }
-            self.saver.check_cancel()?;
+            self.writer.check_cancel()?;
             let path = dir.join(std::ffi::OsStr::from_bytes(&name));
             let pnode = parent.and_then(|t| t.find(&name));
             let m = match std::fs::symlink_metadata(&path) {
@@ -521,7 +522,7 @@ impl<'a> Walker<'a> {
             Slot::Pending(name, meta, ticket, path) => self.resolve(name, meta, ticket, &path),
             Slot::Dir(name, meta, slots) => {
                 let tree = self.resolve_slots(slots)?;
-                let subtree = save_tree(self.saver, &tree)?;
+                let subtree = save_tree(self.writer, &tree)?;
                 Ok(Some(Node {
                     name,
                     kind: NodeKind::Dir { subtree },
@@ -533,8 +534,8 @@ impl<'a> Walker<'a> {
 }
 
 /// Stores a tree blob.
-pub(crate) fn save_tree(saver: &Saver, tree: &Tree) -> Result<BlobId> {
-    saver.save(BlobKind::Tree, crate::tree::encode_tree(tree))
+pub(crate) fn save_tree(writer: &Writer, tree: &Tree) -> Result<BlobId> {
+    writer.save(BlobKind::Tree, crate::tree::encode_tree(tree))
 }
 
 #[cfg(test)]
@@ -561,7 +562,7 @@ mod tests {
             })
             .collect();
         let repo = repo();
-        let saver = Saver::start(&repo, 2, None);
+        let writer = Writer::start(&repo, 2, None);
         let chunker = Chunker::new(
             repo.config()
                 .profile(crate::config::PROFILE_FILES)
@@ -573,10 +574,10 @@ mod tests {
         let (tx, rx) = bounded(4);
         let nodes: Vec<Option<Node>> = std::thread::scope(|scope| {
             for _ in 0..2 {
-                let (rx, saver, chunker) = (rx.clone(), &saver, &chunker);
-                scope.spawn(move || file_worker(saver, chunker, &rx, None));
+                let (rx, writer, chunker) = (rx.clone(), &writer, &chunker);
+                scope.spawn(move || file_worker(writer, chunker, &rx, None));
             }
-            let walker = Walker::new(&saver, &excludes, tx, None);
+            let walker = Walker::new(&writer, &excludes, tx, None);
             let slots: Vec<Slot> = files
                 .iter()
                 .map(|(path, body)| {
@@ -595,7 +596,7 @@ mod tests {
             assert!(warnings[0].contains("f010") && warnings[1].contains("f070"));
             nodes
         });
-        saver.finish().expect("finish");
+        writer.finish().expect("finish");
         for ((path, body), node) in files.iter().zip(&nodes) {
             let Some(body) = body else {
                 assert!(node.is_none(), "{path:?} is missing yet got a node");

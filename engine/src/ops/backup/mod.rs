@@ -4,8 +4,6 @@ pub(crate) mod content;
 mod files;
 mod meta;
 mod root;
-pub(crate) mod saver;
-mod segments;
 mod stream;
 
 pub use stream::StreamSource;
@@ -18,8 +16,8 @@ use crate::id::SnapshotId;
 use crate::repo::Repository;
 use crate::snapshot::{Snapshot, Summary};
 use crate::tree::{Meta, Node, NodeKind, Tree};
+use crate::writer::Writer;
 use root::VDir;
-use saver::Saver;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -138,10 +136,11 @@ impl Repository {
         let excludes = Excludes::new(&opts.excludes)?;
         let threads = default_threads(opts.threads);
         let progress = opts.progress.clone();
-        let saver = Saver::start(self, threads, progress.clone()).with_cancel(opts.cancel.clone());
+        let writer =
+            Writer::start(self, threads, progress.clone()).with_cancel(opts.cancel.clone());
         let streams = std::mem::take(&mut opts.streams);
         let walked = self.write_root(
-            &saver,
+            &writer,
             &paths,
             streams,
             &excludes,
@@ -149,10 +148,11 @@ impl Repository {
             threads,
             progress.as_deref(),
         );
-        let stats = saver.finish();
+        let stats = writer.finish();
         let (tree, mut summary, warnings, changed, stream_names) = match walked {
             Err(Error::Interrupted(why)) => {
-                let (blobs, bytes, _) = stats?;
+                let w = stats?;
+                let (blobs, bytes) = (w.blobs, w.bytes);
                 return Err(Error::Interrupted(format!(
                     "{why}; {blobs} new blobs ({bytes} bytes) were stored and indexed, so the \
                      next backup reuses them; no snapshot was written"
@@ -160,10 +160,10 @@ impl Repository {
             }
             other => other?,
         };
-        let (blobs_added, bytes_added, raw_bytes_added) = stats?;
-        summary.blobs_added = blobs_added;
-        summary.bytes_added = bytes_added;
-        summary.raw_bytes_added = raw_bytes_added;
+        let written = stats?;
+        summary.blobs_added = written.blobs;
+        summary.bytes_added = written.bytes;
+        summary.raw_bytes_added = written.raw_bytes;
         summary.duration_ms = started.elapsed().as_millis() as u64;
         let mut info = opts.info.clone();
         if !changed.is_empty() {
@@ -231,7 +231,7 @@ impl Repository {
     #[allow(clippy::too_many_arguments)]
     fn write_root(
         &self,
-        saver: &Saver,
+        writer: &Writer,
         paths: &[PathBuf],
         streams: Vec<StreamSource>,
         excludes: &Excludes,
@@ -248,10 +248,10 @@ impl Repository {
         let (walked, summary, warnings, changed) = std::thread::scope(|scope| {
             for _ in 0..threads {
                 let (rx, ch) = (jobs_rx.clone(), &files_chunker);
-                scope.spawn(move || files::file_worker(saver, ch, &rx, progress));
+                scope.spawn(move || files::file_worker(writer, ch, &rx, progress));
             }
             drop(jobs_rx);
-            let walker = files::Walker::new(saver, excludes, jobs_tx, progress);
+            let walker = files::Walker::new(writer, excludes, jobs_tx, progress);
             let r = paths
                 .iter()
                 .try_for_each(|p| root::add_path(&mut root, &walker, p, parent_root));
@@ -268,7 +268,7 @@ impl Repository {
         let mut summary = summary.into_inner().unwrap_or_else(|p| p.into_inner());
         let mut names = Vec::new();
         for s in streams {
-            let (node, comps) = self.save_stream(saver, s, progress)?;
+            let (node, comps) = self.save_stream(writer, s, progress)?;
             summary.streams += 1;
             let unchanged = matches!(&node.kind, NodeKind::Stream { info, .. } if info.contains_key("unchanged"));
             if unchanged {
@@ -280,7 +280,7 @@ impl Repository {
             names.push(String::from_utf8_lossy(&comps.join(&b'/')).into_owned());
             root::add_stream(&mut root, &comps, node)?;
         }
-        let tree = root.save(saver)?;
+        let tree = root.save(writer)?;
         Ok((
             tree,
             summary,
@@ -292,7 +292,7 @@ impl Repository {
 
     fn save_stream(
         &self,
-        saver: &Saver,
+        writer: &Writer,
         s: StreamSource,
         progress: Option<&crate::Progress>,
     ) -> Result<(Node, Vec<Vec<u8>>)> {
@@ -319,12 +319,12 @@ impl Repository {
             Some(open) => open()?,
             None => s.reader,
         };
-        let (ids, size) = content::save_reader(saver, &chunker, reader, &s.name, progress)?;
+        let (ids, size) = content::save_reader(writer, &chunker, reader, &s.name, progress)?;
         if let Some(finish) = s.finish {
             info.extend(finish()?);
         }
         info.insert("profile".into(), profile.to_string());
-        let content = content::make_content(saver, ids)?;
+        let content = crate::writer::make_content(writer, ids)?;
         if let Some(p) = progress {
             crate::Progress::add(&p.files, 1);
             p.notify();

@@ -124,14 +124,14 @@ impl VDir {
     }
 
     /// Stores this level and everything below; returns the tree id.
-    pub fn save(self, saver: &super::saver::Saver) -> Result<BlobId> {
+    pub fn save(self, writer: &crate::writer::Writer) -> Result<BlobId> {
         let mut tree = Tree::default();
         for (name, e) in self.children {
             match e {
                 VEntry::Node(n) => tree.nodes.push(n),
                 VEntry::Dir(d) => {
                     let meta = d.meta.clone();
-                    let subtree = d.save(saver)?;
+                    let subtree = d.save(writer)?;
                     tree.nodes.push(Node {
                         name,
                         kind: NodeKind::Dir { subtree },
@@ -141,7 +141,7 @@ impl VDir {
             }
         }
         tree.sort();
-        save_tree(saver, &tree)
+        save_tree(writer, &tree)
     }
 }
 
@@ -153,7 +153,7 @@ pub(crate) fn add_path(
     parent_root: Option<&Tree>,
 ) -> Result<()> {
     let comps = components(path);
-    let repo = walker.saver.repo();
+    let repo = walker.writer.repo();
     let pnode = parent_root.and_then(|t| find_node(repo, t, &comps));
     if comps.is_empty() {
         root.merge_nodes(walker.dir_tree(path, parent_root)?.nodes);

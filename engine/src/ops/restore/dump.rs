@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::id::SnapshotId;
-use crate::ops::fetch::fetch_blobs;
+use crate::reader::fetch_blobs;
 use crate::repo::Repository;
 use crate::tree::Node;
 use std::io::Write;

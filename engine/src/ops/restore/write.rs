@@ -5,7 +5,7 @@
 use super::target::Target;
 use crate::error::{Error, Result};
 use crate::id::BlobId;
-use crate::ops::fetch::for_each_blob;
+use crate::reader::for_each_blob;
 use crate::repo::Repository;
 use crate::tree::Hole;
 use rustix::fs::{Mode, OFlags};
