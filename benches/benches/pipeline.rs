@@ -6,12 +6,14 @@
 //! each figure is the median of, default 5; CAIRN_BENCH_INPUT=random or sql
 //! runs one input).
 
-use cairn::backend::{Backend, FileKind, ObjectBackend};
-use cairn::blob::{pays_below, PROBE_SAMPLE};
-use cairn::chunker::{Chunker, ChunkerParams};
-use cairn::crypto::{ChunkingSecret, Keys, MasterSecret};
 use cairn::{
-    Argon2Params, BackupOptions, InitOptions, ParentChoice, Repository, Secret, StreamSource,
+    raw::{
+        blob::{pays_below, PROBE_SAMPLE},
+        chunker::Chunker,
+        crypto::{ChunkingSecret, Keys, MasterSecret},
+    },
+    Argon2Params, Backend, BackupOptions, ChunkerParams, FileKind, InitOptions, ObjectBackend,
+    ParentChoice, Repository, Secret, StreamSource,
 };
 use cairn_benches::{random, sql};
 use std::sync::Arc;
@@ -50,7 +52,7 @@ fn primitive_costs(data: &[u8], level: i32) -> [(&'static str, f64); 4] {
     });
     let seal_s = time(|| {
         for c in &compressed {
-            std::hint::black_box(cairn::crypto::seal(&[1; 32], b"a", c));
+            std::hint::black_box(cairn::raw::crypto::seal(&[1; 32], b"a", c));
         }
     });
     let n = data.len() as f64;
@@ -102,7 +104,7 @@ fn primitive_pipeline_mbps(data: &[u8], level: i32, mode: Mode, workers: usize) 
                             Some(c) if !probe || c.len() < pays_below(chunk.len()) => c,
                             _ => chunk,
                         };
-                        let sealed = cairn::crypto::seal(&[1; 32], &id.0, &body);
+                        let sealed = cairn::raw::crypto::seal(&[1; 32], &id.0, &body);
                         if mode == Mode::ProbeStore {
                             out.send(sealed).expect("store thread");
                         } else {

@@ -3,12 +3,16 @@
 //!
 //! `cargo bench -p cairn-benches --bench primitives`
 
-use cairn::blob::{self, BlobKind};
-use cairn::chunker::{Chunker, ChunkerParams};
-use cairn::crypto::{ChunkingSecret, Keys, MasterSecret};
-use cairn::id::{BlobId, PackId};
-use cairn::index::MemIndex;
-use cairn::pack::{PackBlob, PackWriter};
+use cairn::{
+    raw::{
+        blob::{self, BlobKind},
+        chunker::Chunker,
+        crypto::{ChunkingSecret, Keys, MasterSecret},
+        index::MemIndex,
+        pack::{PackBlob, PackWriter},
+    },
+    BlobId, ChunkerParams, PackId,
+};
 use cairn_benches::{random, sql};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
@@ -98,11 +102,11 @@ fn encryption(c: &mut Criterion) {
     let data = random(MIB, 3);
     g.throughput(Throughput::Bytes(MIB as u64));
     g.bench_function("seal-1MiB", |b| {
-        b.iter(|| cairn::crypto::seal(&[7; 32], b"aad", black_box(&data)))
+        b.iter(|| cairn::raw::crypto::seal(&[7; 32], b"aad", black_box(&data)))
     });
-    let sealed = cairn::crypto::seal(&[7; 32], b"aad", &data);
+    let sealed = cairn::raw::crypto::seal(&[7; 32], b"aad", &data);
     g.bench_function("open-1MiB", |b| {
-        b.iter(|| cairn::crypto::open(&[7; 32], b"aad", black_box(&sealed)))
+        b.iter(|| cairn::raw::crypto::open(&[7; 32], b"aad", black_box(&sealed)))
     });
     g.finish();
 }

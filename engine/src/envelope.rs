@@ -19,7 +19,7 @@ pub const HEADER_LEN: usize = 8;
 pub enum EnvelopeKind {
     /// `config`.
     Config = b'C' as isize,
-    /// `keys/<id>`: not sealed as a whole, see [`crate::keyslot`].
+    /// `keys/<id>`: not sealed as a whole, see `keyslot` and the format document.
     Key = b'K' as isize,
     /// `index/<id>`.
     Index = b'I' as isize,

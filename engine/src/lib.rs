@@ -8,7 +8,7 @@
 //! at trees of nodes. The normative format is `docs/repository-format.md`.
 //!
 //! ```
-//! use cairn::{backend::ObjectBackend, BackupOptions, InitOptions, Repository,
+//! use cairn::{ObjectBackend, BackupOptions, InitOptions, Repository,
 //!             RestoreOptions, Secret, StreamSource, Argon2Params};
 //! use std::sync::Arc;
 //!
@@ -47,40 +47,86 @@
 //! # }
 //! ```
 
-pub mod backend;
-pub mod blob;
-pub mod chunker;
-pub mod config;
-pub mod crypto;
-pub mod envelope;
-pub mod error;
-pub mod exclude;
+mod backend;
+mod blob;
+mod chunker;
+mod config;
+mod crypto;
+mod envelope;
+mod error;
+mod exclude;
 #[doc(hidden)]
 pub mod fuzz;
-pub mod gc;
-pub mod id;
-pub mod index;
-pub mod keyslot;
-pub mod ops;
-pub mod pack;
+mod gc;
+mod id;
+mod index;
+mod keyslot;
+mod ops;
+mod pack;
 mod pool;
 mod progress;
 mod reader;
 mod repo;
-pub mod snapshot;
-pub mod tree;
-pub mod unlock;
+mod snapshot;
+mod tree;
+mod unlock;
 mod writer;
 
-pub use backend::{open_backend, BackendOptions};
+pub use backend::{
+    conformance, create_checked, open_backend, AsyncBridge, Backend, BackendOptions, FaultBackend,
+    FaultPlan, FileKind, LocalBackend, ObjectBackend, ObjectInfo, RetryBackend, Scheme, ServerBusy,
+    SCHEMES,
+};
+#[cfg(feature = "s3")]
+pub use backend::{parse_s3_url, s3_store, S3Options};
+pub use chunker::ChunkerParams;
+pub use config::{Config, PROFILE_DATABASE, PROFILE_FILES};
 pub use crypto::Argon2Params;
-pub use error::{Error, Result};
-pub use keyslot::Secret;
+pub use error::{BoxError, Error, Result};
+pub use exclude::{Excludes, SEED_TEMP_EXCLUDES};
+pub use gc::SessionOptions;
+pub use id::{BlobId, IndexId, KeyId, PackId, SnapshotId};
+pub use keyslot::{KeySlot, Secret, SlotKind};
 pub use ops::backup::{BackupOptions, BackupResult, ParentChoice, StreamSource};
-pub use ops::restore::{RestoreOptions, RestoreSummary};
+pub use ops::check::{Affected, CheckReport, Problem, Subset};
+pub use ops::copy::CopyReport;
+pub use ops::forget::ForgetOptions;
+pub use ops::prune::{PruneOptions, PruneReport};
+pub use ops::repair::RepairReport;
+pub use ops::restore::{Overwrite, Owners, RestoreOptions, RestoreSummary};
+pub use ops::retention::{
+    parse_duration, parse_tag_list, CalendarDuration, Decision, GroupBy, RetentionPolicy,
+};
 pub use ops::stats::RepoStats;
+pub use ops::walk::Change;
+pub use pack::{PackBlob, PackHeader};
 pub use progress::Progress;
 pub use repo::{InitOptions, OpenOptions, Repository, SnapshotList};
+pub use snapshot::{format_time, now_ns, Snapshot, Summary};
+pub use tree::{Content, Hole, Meta, Node, NodeKind, Tree, Xattr, FLAG_CHANGED};
+
+/// The format's building blocks, for golden, tamper, fuzz and benchmark
+/// code that must reach below the API (pack writers, envelopes, key
+/// slots, raw trees). Not part of the API: it changes without notice.
+#[doc(hidden)]
+pub mod raw {
+    macro_rules! expose {
+        ($($m:ident),*) => { $(pub mod $m { pub use crate::$m::*; })* };
+    }
+    expose!(
+        backend, blob, chunker, config, crypto, envelope, error, exclude, gc, id, index, keyslot,
+        pack, snapshot, tree, unlock
+    );
+    /// The operations' modules.
+    pub mod ops {
+        macro_rules! expose_ops {
+            ($($m:ident),*) => { $(pub mod $m { pub use crate::ops::$m::*; })* };
+        }
+        expose_ops!(
+            backup, check, copy, forget, prune, refs, repair, restore, retention, stats, walk
+        );
+    }
+}
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {

@@ -4,15 +4,15 @@
 
 mod common;
 use bytes::Bytes;
-use cairn::backend::{Backend, FileKind, ObjectInfo};
-use cairn::blob::BlobKind;
-use cairn::gc::SessionOptions;
-use cairn::id::{IndexId, SnapshotId};
-use cairn::index::{IndexFile, IndexPack};
-use cairn::ops::check::Subset;
-use cairn::ops::prune::PruneOptions;
-use cairn::pack::PackWriter;
-use cairn::{Argon2Params, BackupOptions, Error, Repository, Secret, StreamSource};
+use cairn::{
+    raw::{
+        blob::BlobKind,
+        index::{IndexFile, IndexPack},
+        pack::PackWriter,
+    },
+    Argon2Params, Backend, BackupOptions, Error, FileKind, IndexId, ObjectInfo, PruneOptions,
+    Repository, Secret, SessionOptions, SnapshotId, StreamSource, Subset,
+};
 use common::*;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -65,7 +65,7 @@ fn indexed(repo: &Repository) -> Vec<IndexPack> {
 /// What a client with only an append-only key can do: store one pack with
 /// a copy of every blob that authenticates under the blob's id but holds
 /// other bytes, and an index file for it.
-fn write_garbage_copies(attacker: &Repository) -> cairn::id::PackId {
+fn write_garbage_copies(attacker: &Repository) -> cairn::PackId {
     let mut packs: Vec<(BlobKind, PackWriter)> = vec![
         (BlobKind::Data, PackWriter::new(BlobKind::Data)),
         (BlobKind::Tree, PackWriter::new(BlobKind::Tree)),
@@ -73,7 +73,7 @@ fn write_garbage_copies(attacker: &Repository) -> cairn::id::PackId {
     for p in indexed(attacker) {
         for b in &p.blobs {
             let garbage = noise(b.raw_len as usize, 77);
-            let sealed = cairn::blob::encode(attacker.keys(), p.kind, &b.id, &garbage, 0);
+            let sealed = cairn::raw::blob::encode(attacker.keys(), p.kind, &b.id, &garbage, 0);
             let w = &mut packs
                 .iter_mut()
                 .find(|(k, _)| *k == p.kind)
@@ -180,7 +180,7 @@ fn prune_deletes_nothing_while_an_indexed_pack_is_missing() {
             w.add(
                 blob.id,
                 blob.raw_len,
-                cairn::blob::encode(repo.keys(), BlobKind::Data, &blob.id, &plain, 3),
+                cairn::raw::blob::encode(repo.keys(), BlobKind::Data, &blob.id, &plain, 3),
             );
         }
     }
@@ -352,7 +352,7 @@ fn long_backup_under_prune(
                     ..Default::default()
                 });
                 if std::env::var_os("DEBUG_ATTACK").is_some() {
-                    let sess = cairn::gc::sessions(&p).map(|v| v.len());
+                    let sess = cairn::raw::gc::sessions(&p).map(|v| v.len());
                     eprintln!(
                         "{:?} sessions {:?} {:?}",
                         t0.elapsed(),
@@ -454,7 +454,7 @@ fn a_flipped_append_only_flag_makes_the_slot_fail_instead_of_granting_deletes() 
         .expect("add");
     let name = slot_id.to_hex();
     let bytes = b.read(FileKind::Key, &name).expect("read");
-    let mut slot = cairn::keyslot::KeySlot::from_bytes(&bytes, "k").expect("parse");
+    let mut slot = cairn::KeySlot::from_bytes(&bytes, "k").expect("parse");
     slot.append_only = false;
     b.delete(FileKind::Key, &name).expect("delete");
     b.create(FileKind::Key, &name, Bytes::from(slot.to_bytes()))
@@ -471,9 +471,9 @@ fn a_flipped_append_only_flag_makes_the_slot_fail_instead_of_granting_deletes() 
 fn hostile_key_slots_cannot_make_opening_slow() {
     let (b, _repo) = memory_repo();
     for i in 0..3u8 {
-        let slot = cairn::keyslot::KeySlot {
-            kind: cairn::keyslot::SlotKind::Passphrase,
-            kdf: cairn::crypto::Kdf::Argon2id {
+        let slot = cairn::KeySlot {
+            kind: cairn::SlotKind::Passphrase,
+            kdf: cairn::raw::crypto::Kdf::Argon2id {
                 params: Argon2Params {
                     m_cost_kib: 1024 * 1024,
                     t_cost: 16,

@@ -1,7 +1,7 @@
 //! Every backend passes the same conformance suite (S3 on moto runs it in
 //! `tests/s3.rs`).
 
-use cairn::backend::{
+use cairn::{
     conformance, Backend, FaultBackend, FaultPlan, FileKind, LocalBackend, ObjectBackend,
     RetryBackend,
 };
@@ -18,10 +18,7 @@ fn local_backend_conforms() {
     let tmp = tempfile::tempdir().expect("tmp");
     let b = LocalBackend::new(tmp.path(), true).expect("local");
     conformance::run(&b).expect("conforms");
-    assert!(b
-        .list(cairn::backend::FileKind::Pack)
-        .expect("list")
-        .is_empty());
+    assert!(b.list(cairn::FileKind::Pack).expect("list").is_empty());
 }
 
 #[test]
@@ -72,23 +69,14 @@ fn local_backend_conforms_from_many_threads() {
             let b = &b;
             s.spawn(move || {
                 let name = format!("{:064x}", i + 1);
-                b.create(
-                    cairn::backend::FileKind::Pack,
-                    &name,
-                    vec![i as u8; 1000].into(),
-                )
-                .expect("create");
+                b.create(cairn::FileKind::Pack, &name, vec![i as u8; 1000].into())
+                    .expect("create");
                 assert_eq!(
-                    b.read(cairn::backend::FileKind::Pack, &name)
-                        .expect("read")
-                        .len(),
+                    b.read(cairn::FileKind::Pack, &name).expect("read").len(),
                     1000
                 );
             });
         }
     });
-    assert_eq!(
-        b.list(cairn::backend::FileKind::Pack).expect("list").len(),
-        8
-    );
+    assert_eq!(b.list(cairn::FileKind::Pack).expect("list").len(), 8);
 }

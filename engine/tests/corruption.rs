@@ -7,9 +7,7 @@
 //! `cargo test -p cairn --test corruption -- --nocapture`.
 
 mod common;
-use cairn::backend::FileKind;
-use cairn::id::{PackId, SnapshotId};
-use cairn::{BackupOptions, Repository, Secret};
+use cairn::{BackupOptions, FileKind, PackId, Repository, Secret, SnapshotId};
 use common::*;
 use std::path::{Path, PathBuf};
 
@@ -110,7 +108,7 @@ fn fixture() -> Fixture {
         .into_iter()
         .map(|(n, _)| n)
         .find(|n| {
-            let id = cairn::id::IndexId::from_hex(n).expect("id");
+            let id = cairn::IndexId::from_hex(n).expect("id");
             let file = repo.load_index_file(&id).expect("index file");
             file.packs.iter().any(|p| p.id == data_pack)
         })
@@ -210,11 +208,9 @@ fn damaged_index(f: &Fixture, index: &str, how: Damage) -> String {
 }
 
 /// `check --read-data` on the damaged repository; it must name `pack`.
-fn check_names_pack(f: &Fixture, pack: &str) -> (Repository, cairn::ops::check::CheckReport) {
+fn check_names_pack(f: &Fixture, pack: &str) -> (Repository, cairn::CheckReport) {
     let repo = open(f).expect("open");
-    let report = repo
-        .check(Some(cairn::ops::check::Subset::All))
-        .expect("check");
+    let report = repo.check(Some(cairn::Subset::All)).expect("check");
     let all = format!("{:?}", report.problems);
     assert!(all.contains(pack), "check must name pack {pack}: {all}");
     (repo, report)

@@ -65,10 +65,10 @@ fn one_percent_edit_in_a_large_file_adds_little() {
     std::fs::write(src.join("big"), &data).expect("write");
     // A fixed chunking secret makes the boundaries, and so the figures,
     // reproducible (a random one could land an 8 MiB chunk on the edit).
-    let b: std::sync::Arc<dyn cairn::backend::Backend> =
-        std::sync::Arc::new(cairn::backend::ObjectBackend::memory().expect("memory"));
+    let b: std::sync::Arc<dyn cairn::Backend> =
+        std::sync::Arc::new(cairn::ObjectBackend::memory().expect("memory"));
     let init = cairn::InitOptions {
-        chunking_secret: Some(cairn::crypto::ChunkingSecret([7; 32])),
+        chunking_secret: Some(cairn::raw::crypto::ChunkingSecret([7; 32])),
         ..fast_init()
     };
     let repo = cairn::Repository::init(b.clone(), &secret(), init).expect("init");

@@ -7,13 +7,11 @@
 //! `PROPTEST_CASES=500 cargo test -p cairn --test faults -- --nocapture`.
 
 mod common;
-use cairn::backend::{Backend, FaultBackend, FaultPlan, ObjectBackend, RetryBackend};
-use cairn::id::SnapshotId;
-use cairn::ops::check::Subset;
-use cairn::ops::forget::ForgetOptions;
-use cairn::ops::prune::PruneOptions;
-use cairn::ops::retention::RetentionPolicy;
-use cairn::{BackupOptions, InitOptions, Repository, Secret, StreamSource};
+use cairn::{
+    Backend, BackupOptions, FaultBackend, FaultPlan, ForgetOptions, InitOptions, ObjectBackend,
+    PruneOptions, Repository, RetentionPolicy, RetryBackend, Secret, SnapshotId, StreamSource,
+    Subset,
+};
 use common::noise;
 use proptest::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -3,15 +3,15 @@
 //! metadata round trips, hostile trees, symlinks in the target.
 
 mod common;
-use cairn::backend::FileKind;
-use cairn::blob::BlobKind;
-use cairn::id::BlobId;
-use cairn::index::{IndexFile, IndexPack};
-use cairn::ops::restore::Overwrite;
-use cairn::pack::PackWriter;
-use cairn::snapshot::{Snapshot, Summary};
-use cairn::tree::{Content, Meta, Node, NodeKind, Tree};
-use cairn::{BackupOptions, Repository, RestoreOptions};
+use cairn::{
+    raw::{
+        blob::BlobKind,
+        index::{IndexFile, IndexPack},
+        pack::PackWriter,
+    },
+    BackupOptions, BlobId, Content, FileKind, Meta, Node, NodeKind, Overwrite, Repository,
+    RestoreOptions, Snapshot, Summary, Tree,
+};
 use common::*;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -25,9 +25,9 @@ fn is_root() -> bool {
 /// Stores `tree` as a tree blob the way any key holder could, bypassing
 /// the backup's own checks.
 fn store_tree(repo: &Repository, tree: &Tree) -> BlobId {
-    let bytes = cairn::tree::encode_tree(tree);
+    let bytes = cairn::raw::tree::encode_tree(tree);
     let id = repo.keys().blob_id(&bytes);
-    let sealed = cairn::blob::encode(repo.keys(), BlobKind::Tree, &id, &bytes, 0);
+    let sealed = cairn::raw::blob::encode(repo.keys(), BlobKind::Tree, &id, &bytes, 0);
     let mut w = PackWriter::new(BlobKind::Tree);
     w.add(id, bytes.len() as u32, sealed);
     let pack = w.finish(repo.keys().meta_key());
@@ -49,9 +49,9 @@ fn store_tree(repo: &Repository, tree: &Tree) -> BlobId {
     id
 }
 
-fn snapshot_of(repo: &Repository, root: BlobId) -> cairn::id::SnapshotId {
+fn snapshot_of(repo: &Repository, root: BlobId) -> cairn::SnapshotId {
     repo.save_snapshot(&Snapshot {
-        time_ns: cairn::snapshot::now_ns(),
+        time_ns: cairn::now_ns(),
         host: "h".into(),
         username: String::new(),
         tags: vec![],
@@ -107,7 +107,7 @@ fn dir(name: &str, subtree: BlobId) -> Node {
 
 fn restore(
     repo: &Repository,
-    id: &cairn::id::SnapshotId,
+    id: &cairn::SnapshotId,
     target: &Path,
     ow: Overwrite,
 ) -> cairn::RestoreSummary {

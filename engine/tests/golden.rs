@@ -2,18 +2,19 @@
 //! §15). If one of these changes, the format changed: bump the version,
 //! update the spec, and only then the constants.
 
-use cairn::blob::BlobKind;
-use cairn::chunker::ChunkerParams;
-use cairn::config::Config;
-use cairn::crypto::{Argon2Params, ChunkingSecret, Kdf};
-use cairn::envelope::{self, EnvelopeKind};
-use cairn::gc::{Plan, Session};
-use cairn::id::{BlobId, IndexId, PackId, RepoId, SnapshotId};
-use cairn::index::{IndexFile, IndexPack};
-use cairn::keyslot::{KeySlot, SlotKind};
-use cairn::pack::{PackBlob, PackHeader};
-use cairn::snapshot::{Snapshot, Summary};
-use cairn::tree::{Content, Hole, Meta, Node, NodeKind, Tree, Xattr, FLAG_CHANGED};
+use cairn::{
+    raw::{
+        blob::BlobKind,
+        crypto::{ChunkingSecret, Kdf},
+        envelope::{self, EnvelopeKind},
+        gc::{Plan, Session},
+        id::RepoId,
+        index::{IndexFile, IndexPack},
+        pack::{PackBlob, PackHeader},
+    },
+    Argon2Params, BlobId, ChunkerParams, Config, Content, Hole, IndexId, KeySlot, Meta, Node,
+    NodeKind, PackId, SlotKind, Snapshot, SnapshotId, Summary, Tree, Xattr, FLAG_CHANGED,
+};
 use std::collections::BTreeMap;
 
 fn hex_of<T: serde::Serialize>(v: &T) -> String {
@@ -53,7 +54,7 @@ fn envelope_headers() {
     }
     golden(
         "pack trailer magic",
-        hex::encode(cairn::pack::PACK_MAGIC),
+        hex::encode(cairn::raw::pack::PACK_MAGIC),
         "43524e5041434b31",
     );
 }
@@ -219,7 +220,7 @@ fn version_1_tree_bytes_still_decode() {
         ],
     };
     let bytes = hex::decode(TREE_V1).expect("hex");
-    let got = cairn::tree::decode_tree(&bytes, "v1 tree").expect("decodes");
+    let got = cairn::raw::tree::decode_tree(&bytes, "v1 tree").expect("decodes");
     assert_eq!(got, want);
 }
 
@@ -287,7 +288,7 @@ fn tree_v2_bytes() {
             node(b"u", NodeKind::Socket),
         ],
     };
-    let bytes = cairn::tree::encode_tree(&t);
+    let bytes = cairn::raw::tree::encode_tree(&t);
     assert_eq!(
         &bytes[..11],
         b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x02"

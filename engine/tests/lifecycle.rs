@@ -1,8 +1,7 @@
 //! Repository lifecycle and key slots.
 
 mod common;
-use cairn::backend::{Backend, FileKind, LocalBackend};
-use cairn::{Argon2Params, Error, Repository, Secret};
+use cairn::{Argon2Params, Backend, Error, FileKind, LocalBackend, Repository, Secret};
 use common::*;
 use std::sync::Arc;
 

@@ -1,12 +1,10 @@
 //! forget, prune, check, copy, repair and append-only mode.
 
 mod common;
-use cairn::backend::{Backend, FileKind, ObjectBackend};
-use cairn::ops::check::Subset;
-use cairn::ops::forget::ForgetOptions;
-use cairn::ops::prune::PruneOptions;
-use cairn::ops::retention::{GroupBy, RetentionPolicy};
-use cairn::{BackupOptions, Error, InitOptions, Repository, RestoreOptions, StreamSource};
+use cairn::{
+    Backend, BackupOptions, Error, FileKind, ForgetOptions, GroupBy, InitOptions, ObjectBackend,
+    PruneOptions, Repository, RestoreOptions, RetentionPolicy, StreamSource, Subset,
+};
 use common::*;
 use std::sync::Arc;
 
@@ -17,7 +15,7 @@ fn prune_now() -> PruneOptions {
     }
 }
 
-fn stream_backup(repo: &Repository, name: &str, data: Vec<u8>, t: i64) -> cairn::id::SnapshotId {
+fn stream_backup(repo: &Repository, name: &str, data: Vec<u8>, t: i64) -> cairn::SnapshotId {
     repo.backup(BackupOptions {
         streams: vec![StreamSource::from_reader(name, std::io::Cursor::new(data))],
         time_ns: Some(t),
@@ -27,7 +25,7 @@ fn stream_backup(repo: &Repository, name: &str, data: Vec<u8>, t: i64) -> cairn:
     .id
 }
 
-fn dump(repo: &Repository, id: &cairn::id::SnapshotId, name: &str) -> Vec<u8> {
+fn dump(repo: &Repository, id: &cairn::SnapshotId, name: &str) -> Vec<u8> {
     let mut out = Vec::new();
     repo.dump(id, name, &mut out).expect("dump");
     out
@@ -149,7 +147,7 @@ fn prune_waits_for_grace_period_and_running_backups() {
     assert_eq!(b.list(FileKind::Plan).expect("plans").len(), 1);
     // A session that started after the plan does not hold it back (that
     // backup saw the plan): the sweep deletes.
-    let late = cairn::gc::SessionGuard::start(&repo).expect("session");
+    let late = cairn::raw::gc::SessionGuard::start(&repo).expect("session");
     let r = repo.prune(&prune_now()).expect("prune");
     assert!(r.packs_deleted > 0 && r.plans_waiting == 0, "{r:?}");
     drop(late);
@@ -163,7 +161,7 @@ fn prune_waits_for_grace_period_and_running_backups() {
         ..Default::default()
     })
     .expect("forget all");
-    let early = cairn::gc::SessionGuard::start(&repo).expect("session");
+    let early = cairn::raw::gc::SessionGuard::start(&repo).expect("session");
     std::thread::sleep(std::time::Duration::from_millis(5));
     let r = repo.prune(&prune_now()).expect("prune");
     assert!(
@@ -320,7 +318,7 @@ fn check_reports_missing_pack_corrupt_blob_and_missing_index_entry() {
     let names = b.list(FileKind::Index).expect("list");
     for (n, _) in &names {
         let mut f = repo
-            .load_index_file(&cairn::id::IndexId::from_hex(n).expect("id"))
+            .load_index_file(&cairn::IndexId::from_hex(n).expect("id"))
             .expect("load");
         for p in &mut f.packs {
             p.blobs.retain(|bl| bl.id != gone);

@@ -16,9 +16,10 @@
 //! results; it then gives the expected decisions for the same policies under
 //! every grouping, which the engine must match.
 
-use cairn::id::{BlobId, SnapshotId};
-use cairn::ops::retention::{parse_tag_list, CalendarDuration, GroupBy, RetentionPolicy};
-use cairn::snapshot::{Snapshot, Summary};
+use cairn::{
+    parse_tag_list, BlobId, CalendarDuration, GroupBy, RetentionPolicy, Snapshot, SnapshotId,
+    Summary,
+};
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Timelike, Utc};
 use std::collections::BTreeMap;
 

@@ -1,9 +1,10 @@
 //! Retention decisions against hand-derived expectations in
 //! `tests/data/retention.txt` (see its header for the format).
 
-use cairn::id::{BlobId, SnapshotId};
-use cairn::ops::retention::{parse_tag_list, CalendarDuration, GroupBy, RetentionPolicy};
-use cairn::snapshot::{Snapshot, Summary};
+use cairn::{
+    parse_tag_list, BlobId, CalendarDuration, GroupBy, RetentionPolicy, Snapshot, SnapshotId,
+    Summary,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 struct Case {

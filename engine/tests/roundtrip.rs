@@ -74,7 +74,7 @@ fn excludes_cover_the_seed_documents_temp_data() {
     std::fs::write(src.join("TEMP.upload"), b"x").expect("write");
     std::fs::write(src.join("real.txt"), b"x").expect("write");
     let (_b, repo) = memory_repo();
-    let excludes = cairn::exclude::SEED_TEMP_EXCLUDES
+    let excludes = cairn::SEED_TEMP_EXCLUDES
         .iter()
         .map(|s| s.to_string())
         .collect();
@@ -121,7 +121,7 @@ fn streams_round_trip_including_a_long_chunk_list() {
         .expect("backup");
     let node = repo.find_path(&res.id, "postgres/app.dump").expect("node");
     assert!(
-        matches!(node.content(), Some(cairn::tree::Content::Indirect(_))),
+        matches!(node.content(), Some(cairn::Content::Indirect(_))),
         "a 12 MiB stream at 16 KiB chunks exceeds the inline limit"
     );
     let mut out = Vec::new();

@@ -1,11 +1,10 @@
 //! Repositories on a real S3-compatible server (moto on loopback).
 
 mod common;
-use cairn::backend::{
-    conformance, Backend, FaultBackend, FaultPlan, ObjectBackend, RetryBackend, S3Options,
+use cairn::{
+    conformance, Backend, BackupOptions, FaultBackend, FaultPlan, ObjectBackend, Repository,
+    RestoreOptions, RetryBackend, S3Options, Subset,
 };
-use cairn::ops::check::Subset;
-use cairn::{BackupOptions, Repository, RestoreOptions};
 use cairn_testkit::Moto;
 use common::*;
 use std::sync::Arc;

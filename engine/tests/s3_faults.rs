@@ -4,10 +4,10 @@
 //! damaged, and a server that never recovers fails in bounded time.
 
 mod common;
-use cairn::backend::{Backend, S3Options};
-use cairn::ops::check::Subset;
-use cairn::ops::prune::PruneOptions;
-use cairn::{BackupOptions, Repository, RestoreOptions, StreamSource};
+use cairn::{
+    Backend, BackupOptions, PruneOptions, Repository, RestoreOptions, S3Options, StreamSource,
+    Subset,
+};
 use cairn_testkit::{Fault, FaultMix, FaultProxy, Moto};
 use common::*;
 use std::sync::Arc;
@@ -77,7 +77,7 @@ fn backup_restore_copy_and_prune_survive_a_faulty_network() {
     repo.copy_to(&copy, &[]).expect("copy through faults");
     copy_b_check(&m, "s3://faulty/copy", 2);
     repo.backend()
-        .delete(cairn::backend::FileKind::Snapshot, &first.id.to_hex())
+        .delete(cairn::FileKind::Snapshot, &first.id.to_hex())
         .expect("forget");
     repo.prune(&PruneOptions {
         grace_secs: 0,

@@ -6,7 +6,7 @@ use cairn::{BackupOptions, Error, Repository, RestoreOptions};
 use common::*;
 use std::path::{Path, PathBuf};
 
-fn setup() -> (tempfile::TempDir, PathBuf, cairn::id::SnapshotId) {
+fn setup() -> (tempfile::TempDir, PathBuf, cairn::SnapshotId) {
     let tmp = tempfile::tempdir().expect("tmp");
     let src = tmp.path().join("src");
     std::fs::create_dir_all(&src).expect("mkdir");
@@ -44,7 +44,7 @@ fn reopen(tmp: &Path) -> cairn::Result<Repository> {
     Repository::open(b, &secret())
 }
 
-fn restore_all(repo: &Repository, id: &cairn::id::SnapshotId, tmp: &Path) -> cairn::Result<()> {
+fn restore_all(repo: &Repository, id: &cairn::SnapshotId, tmp: &Path) -> cairn::Result<()> {
     let target = tmp.join(format!("out-{}", rand_suffix()));
     repo.restore(
         id,

@@ -9,10 +9,9 @@
 //! in-memory repository and prints the bytes the second backup stored.
 //! Used by benches/pg-dedup.sh; the figures are in docs/adapters/postgres.md.
 
-use cairn::backend::ObjectBackend;
-use cairn::chunker::ChunkerParams;
 use cairn::{
-    Argon2Params, BackupOptions, InitOptions, ParentChoice, Repository, Secret, StreamSource,
+    Argon2Params, BackupOptions, ChunkerParams, InitOptions, ObjectBackend, ParentChoice,
+    Repository, Secret, StreamSource,
 };
 use std::collections::BTreeMap;
 use std::path::Path;

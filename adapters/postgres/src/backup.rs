@@ -107,7 +107,7 @@ pub fn backup(repo: &Repository, o: &PgBackupOptions) -> Result<BackupResult> {
     let profile = o
         .profile
         .clone()
-        .unwrap_or_else(|| cairn::config::PROFILE_DATABASE.to_string());
+        .unwrap_or_else(|| cairn::PROFILE_DATABASE.to_string());
     let mut info = BTreeMap::new();
     info.insert("postgres.server_version".to_string(), server_version);
     info.insert("postgres.pg_dump_version".to_string(), pg_dump_version);

@@ -3,8 +3,7 @@
 use crate::backup::maintenance_db;
 use crate::tools::psql;
 use crate::{db_of_stream, dump_stream, PgConn, Tools, GLOBALS_STREAM};
-use cairn::id::SnapshotId;
-use cairn::{Error, Repository, Result};
+use cairn::{Error, Repository, Result, SnapshotId};
 use std::io::Read;
 use std::process::{Command, Stdio};
 

@@ -5,8 +5,7 @@
 use crate::restore::{create_db, databases_in, pipe_into};
 use crate::tools::psql;
 use crate::{dump_stream, PgConn, Tools};
-use cairn::id::SnapshotId;
-use cairn::{Repository, Result};
+use cairn::{Repository, Result, SnapshotId};
 
 /// Rows in one table of a restored database.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,10 +3,10 @@
 use crate::bucket::{attributes_to_info, Bucket};
 use crate::info;
 use crate::names::{directory_prefixes, stream_name};
-use cairn::backend::S3Options;
-use cairn::exclude::Excludes;
-use cairn::tree::{Content, NodeKind};
-use cairn::{BackupOptions, BackupResult, ParentChoice, Repository, Result, StreamSource};
+use cairn::{
+    BackupOptions, BackupResult, Content, Excludes, NodeKind, ParentChoice, Repository, Result,
+    S3Options, StreamSource,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 

@@ -1,8 +1,7 @@
 //! A bucket (or a prefix of it) as seen by the adapter.
 
 use bytes::Bytes;
-use cairn::backend::{parse_s3_url, s3_store, AsyncBridge, S3Options};
-use cairn::{Error, Result};
+use cairn::{parse_s3_url, s3_store, AsyncBridge, Error, Result, S3Options};
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::path::Path;

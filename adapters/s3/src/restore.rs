@@ -2,10 +2,7 @@
 
 use crate::bucket::{info_to_attributes, Bucket};
 use crate::info;
-use cairn::backend::S3Options;
-use cairn::id::SnapshotId;
-use cairn::tree::NodeKind;
-use cairn::{Error, Repository, Result};
+use cairn::{Error, NodeKind, Repository, Result, S3Options, SnapshotId};
 use globset::{Glob, GlobSetBuilder};
 
 /// Where to restore, and which objects.

@@ -1,7 +1,8 @@
 //! Bucket backup and restore against a real S3-compatible server (moto).
 
-use cairn::backend::{ObjectBackend, S3Options};
-use cairn::{Argon2Params, InitOptions, ParentChoice, Repository, Secret};
+use cairn::{
+    Argon2Params, InitOptions, ObjectBackend, ParentChoice, Repository, S3Options, Secret,
+};
 use cairn_s3::{backup, restore, Bucket, S3BackupOptions, S3RestoreOptions};
 use cairn_testkit::Moto;
 use object_store::{Attribute, AttributeValue, Attributes};

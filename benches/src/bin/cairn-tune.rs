@@ -8,10 +8,9 @@
 //! Each setting backs the sample up into a fresh in-memory repository, so
 //! nothing is written to disk and the figures are the engine's alone.
 
-use cairn::backend::ObjectBackend;
-use cairn::chunker::ChunkerParams;
 use cairn::{
-    Argon2Params, BackupOptions, InitOptions, ParentChoice, Repository, Secret, StreamSource,
+    Argon2Params, BackupOptions, ChunkerParams, InitOptions, ObjectBackend, ParentChoice,
+    Repository, Secret, StreamSource,
 };
 use std::collections::BTreeMap;
 use std::io::Read;

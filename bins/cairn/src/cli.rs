@@ -1,6 +1,6 @@
 //! Command-line definitions.
 
-use cairn::ops::retention::CalendarDuration;
+use cairn::CalendarDuration;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -54,8 +54,8 @@ pub struct Global {
 
 impl Global {
     /// S3 options from the flags.
-    pub fn s3(&self) -> cairn::backend::S3Options {
-        cairn::backend::S3Options {
+    pub fn s3(&self) -> cairn::S3Options {
+        cairn::S3Options {
             endpoint: self.s3_endpoint.clone(),
             concurrency: self.s3_concurrency,
             retries: self.retries,

@@ -89,7 +89,7 @@ fn no_key_error() -> anyhow::Error {
 pub fn open(g: &Global) -> Result<Repository> {
     let (loc, is_default) = location(g)?;
     let backend = cairn::open_backend(&loc, &cairn::BackendOptions::default().s3(g.s3()))?;
-    match backend.read(cairn::backend::FileKind::Config, "") {
+    match backend.read(cairn::FileKind::Config, "") {
         Err(e) if e.is_not_found() => return Err(cairn::Error::RepositoryNotFound(loc).into()),
         _ => {}
     }

@@ -39,7 +39,7 @@ pub fn mode_string(type_char: char, mode: u32) -> String {
 }
 
 /// Snapshot summary as JSON.
-pub fn summary_json(s: &cairn::snapshot::Summary) -> serde_json::Value {
+pub fn summary_json(s: &cairn::Summary) -> serde_json::Value {
     serde_json::json!({
         "files": s.files, "dirs": s.dirs, "streams": s.streams,
         "unchanged_files": s.unchanged_files, "bytes_read": s.bytes_read,
@@ -59,10 +59,7 @@ pub fn snapshot_summary(res: &cairn::BackupResult) {
 }
 
 /// Snapshot as JSON.
-pub fn snapshot_json(
-    id: &cairn::id::SnapshotId,
-    s: &cairn::snapshot::Snapshot,
-) -> serde_json::Value {
+pub fn snapshot_json(id: &cairn::SnapshotId, s: &cairn::Snapshot) -> serde_json::Value {
     serde_json::json!({
         "id": id.to_hex(), "short_id": id.short(), "time": s.time_string(),
         "time_ns": s.time_ns, "host": s.host, "username": s.username,

@@ -107,11 +107,7 @@ fn render(what: &str, mode: Mode, c: &Progress, stop: &AtomicBool) {
 
 /// Counts the bytes and files under `paths` in the background so the bar
 /// can show an ETA. Approximate: it ignores excludes it cannot see.
-pub fn scan_totals(
-    paths: Vec<std::path::PathBuf>,
-    excludes: cairn::exclude::Excludes,
-    c: Arc<Progress>,
-) {
+pub fn scan_totals(paths: Vec<std::path::PathBuf>, excludes: cairn::Excludes, c: Arc<Progress>) {
     std::thread::spawn(move || {
         let mut stack = paths;
         while let Some(p) = stack.pop() {

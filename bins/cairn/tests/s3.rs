@@ -32,7 +32,7 @@ fn s3_repository_and_bucket_backup_from_the_cli() {
     // A bucket with a few objects, written through the adapter's client.
     std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
-    let opts = cairn::backend::S3Options {
+    let opts = cairn::S3Options {
         endpoint: Some(m.endpoint.clone()),
         ..Default::default()
     };

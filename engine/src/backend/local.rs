@@ -94,7 +94,7 @@ fn temp_path(target: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// The writer's pid in a temporary's name (see [`temp_path`]), if any.
+/// The writer's pid in a temporary's name (see `temp_path`), if any.
 pub fn temporary_writer(name: &str) -> Option<u32> {
     let (_, tail) = name.split_once('#')?;
     tail.split_once('-')?.0.parse().ok()

@@ -50,7 +50,7 @@ impl Default for InitOptions {
 #[non_exhaustive]
 pub struct OpenOptions {
     /// Id (or prefix) of the key slot to try first, without the cost
-    /// limits that apply to other slots (see [`crate::unlock`]).
+    /// limits that apply to other slots (cheapest slots first, bounded Argon2 work; see `docs/repository-format.md`).
     pub key_hint: Option<String>,
 }
 

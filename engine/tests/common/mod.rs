@@ -1,8 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use cairn::backend::{Backend, LocalBackend, ObjectBackend};
-use cairn::{Argon2Params, InitOptions, Repository, Secret};
+use cairn::{Argon2Params, Backend, InitOptions, LocalBackend, ObjectBackend, Repository, Secret};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -146,7 +145,7 @@ pub fn restored(target: &Path, source: &Path) -> PathBuf {
 
 /// Sum of pack file sizes.
 pub fn pack_bytes(b: &dyn Backend) -> u64 {
-    b.list(cairn::backend::FileKind::Pack)
+    b.list(cairn::FileKind::Pack)
         .expect("list")
         .iter()
         .map(|(_, s)| s)

@@ -1,7 +1,6 @@
 //! Shared setup of the PostgreSQL adapter tests.
 
-use cairn::backend::ObjectBackend;
-use cairn::{Argon2Params, InitOptions, Repository, Secret};
+use cairn::{Argon2Params, InitOptions, ObjectBackend, Repository, Secret};
 use std::sync::Arc;
 
 /// A fresh in-memory repository with cheap key derivation.

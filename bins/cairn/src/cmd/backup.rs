@@ -26,7 +26,7 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
     };
     let reporter = progress::Reporter::start("backup", g.json, g.quiet);
     if !a.paths.is_empty() {
-        let ex = cairn::exclude::Excludes::new(&excludes)?;
+        let ex = cairn::Excludes::new(&excludes)?;
         let abs = a
             .paths
             .iter()
@@ -125,11 +125,7 @@ fn excludes(a: &BackupArgs) -> Result<Vec<String>> {
         );
     }
     if a.exclude_temp {
-        out.extend(
-            cairn::exclude::SEED_TEMP_EXCLUDES
-                .iter()
-                .map(|s| s.to_string()),
-        );
+        out.extend(cairn::SEED_TEMP_EXCLUDES.iter().map(|s| s.to_string()));
     }
     Ok(out)
 }

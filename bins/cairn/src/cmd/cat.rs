@@ -24,7 +24,7 @@ pub fn run(g: &Global, a: &CatArgs) -> Result<ExitCode> {
             output::snapshot_json(&id, &repo.load_snapshot(&id)?)
         }
         "index" => {
-            let id = cairn::id::IndexId::from_hex(&need_id()?)?;
+            let id = cairn::IndexId::from_hex(&need_id()?)?;
             let f = repo.load_index_file(&id)?;
             json!({
                 "supersedes": f.supersedes.iter().map(|s| s.to_hex()).collect::<Vec<_>>(),
@@ -35,7 +35,7 @@ pub fn run(g: &Global, a: &CatArgs) -> Result<ExitCode> {
             })
         }
         "pack" => {
-            let id = cairn::id::PackId::from_hex(&need_id()?)?;
+            let id = cairn::PackId::from_hex(&need_id()?)?;
             let h = repo.read_pack_header(&id)?;
             json!({ "id": id.to_hex(), "kind": format!("{:?}", h.kind), "blobs": h.blobs.iter().map(blob_json).collect::<Vec<_>>() })
         }
@@ -45,6 +45,6 @@ pub fn run(g: &Global, a: &CatArgs) -> Result<ExitCode> {
     super::ok()
 }
 
-fn blob_json(b: &cairn::pack::PackBlob) -> serde_json::Value {
+fn blob_json(b: &cairn::PackBlob) -> serde_json::Value {
     json!({ "id": b.id.to_hex(), "offset": b.offset, "length": b.length, "raw_len": b.raw_len })
 }

@@ -3,7 +3,7 @@
 use crate::cli::{CheckArgs, Global};
 use crate::{context, exit, output};
 use anyhow::Result;
-use cairn::ops::check::Subset;
+use cairn::Subset;
 use std::process::ExitCode;
 
 pub fn run(g: &Global, a: &CheckArgs) -> Result<ExitCode> {

@@ -3,8 +3,7 @@
 use crate::cli::{ForgetArgs, Global, PruneArgs};
 use crate::{context, output};
 use anyhow::Result;
-use cairn::ops::forget::ForgetOptions;
-use cairn::ops::retention::{parse_tag_list, GroupBy, RetentionPolicy};
+use cairn::{parse_tag_list, ForgetOptions, GroupBy, RetentionPolicy};
 use std::process::ExitCode;
 
 pub fn run(g: &Global, a: &ForgetArgs) -> Result<ExitCode> {

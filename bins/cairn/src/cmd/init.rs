@@ -15,26 +15,26 @@ pub fn run(g: &Global, a: &InitArgs) -> Result<ExitCode> {
     let backend = cairn::open_backend(&loc, &cairn::BackendOptions::creating().s3(g.s3()))?;
     let mut profiles = std::collections::BTreeMap::new();
     profiles.insert(
-        cairn::config::PROFILE_FILES.to_string(),
-        cairn::chunker::ChunkerParams::files(),
+        cairn::PROFILE_FILES.to_string(),
+        cairn::ChunkerParams::files(),
     );
     profiles.insert(
-        cairn::config::PROFILE_DATABASE.to_string(),
-        cairn::chunker::ChunkerParams::database(),
+        cairn::PROFILE_DATABASE.to_string(),
+        cairn::ChunkerParams::database(),
     );
     let custom = |kib: u32| {
         let avg = kib.saturating_mul(1024);
-        cairn::chunker::ChunkerParams {
+        cairn::ChunkerParams {
             min_size: avg / 4,
             avg_size: avg,
             max_size: avg.saturating_mul(4),
         }
     };
     if let Some(k) = a.files_chunk_kib {
-        profiles.insert(cairn::config::PROFILE_FILES.to_string(), custom(k));
+        profiles.insert(cairn::PROFILE_FILES.to_string(), custom(k));
     }
     if let Some(k) = a.database_chunk_kib {
-        profiles.insert(cairn::config::PROFILE_DATABASE.to_string(), custom(k));
+        profiles.insert(cairn::PROFILE_DATABASE.to_string(), custom(k));
     }
     let opts = InitOptions {
         profiles: Some(profiles),

@@ -3,8 +3,7 @@
 use crate::cli::{Global, KeyAddArgs, KeyCommand};
 use crate::context;
 use anyhow::Result;
-use cairn::keyslot::SlotKind;
-use cairn::Argon2Params;
+use cairn::{Argon2Params, SlotKind};
 use std::process::ExitCode;
 
 pub fn run(g: &Global, k: &KeyCommand) -> Result<ExitCode> {
@@ -34,7 +33,7 @@ pub fn run(g: &Global, k: &KeyCommand) -> Result<ExitCode> {
     super::ok()
 }
 
-fn add(repo: &cairn::Repository, a: &KeyAddArgs) -> Result<cairn::id::KeyId> {
+fn add(repo: &cairn::Repository, a: &KeyAddArgs) -> Result<cairn::KeyId> {
     let secret = context::new_secret(a.new_key_file.as_deref())?;
     Ok(repo.add_key_with(&secret, Argon2Params::default(), &a.label, a.append_only)?)
 }
@@ -56,7 +55,7 @@ fn list(g: &Global, repo: &cairn::Repository) -> Result<()> {
         SlotKind::KeyFile => "key-file",
         SlotKind::Command => "command",
     };
-    let rights = |s: &cairn::keyslot::KeySlot| match (s.append_only, s.fields_authenticated()) {
+    let rights = |s: &cairn::KeySlot| match (s.append_only, s.fields_authenticated()) {
         (true, true) => "append-only",
         (true, false) => "append-only (legacy: flag not authenticated, re-create the slot)",
         (false, _) => "full",
@@ -67,7 +66,7 @@ fn list(g: &Global, repo: &cairn::Repository) -> Result<()> {
             .map(|(id, s)| {
                 serde_json::json!({
                     "id": id.to_hex(), "current": *id == repo.key_id(), "kind": kind(s.kind),
-                    "label": s.label, "host": s.host, "created": cairn::snapshot::format_time(s.created_ns),
+                    "label": s.label, "host": s.host, "created": cairn::format_time(s.created_ns),
                     "append_only": s.append_only, "authenticated": s.fields_authenticated(),
                     "slot_version": s.version,
                 })
@@ -90,7 +89,7 @@ fn list(g: &Global, repo: &cairn::Repository) -> Result<()> {
             "{cur}{:<8}  {:<9} {:<20}  {:<16} {:<12} {}",
             id.short(),
             kind(s.kind),
-            cairn::snapshot::format_time(s.created_ns),
+            cairn::format_time(s.created_ns),
             s.host,
             rights(s),
             s.label

@@ -3,7 +3,7 @@
 use crate::cli::{Global, LsArgs};
 use crate::{context, output};
 use anyhow::Result;
-use cairn::tree::NodeKind;
+use cairn::NodeKind;
 use std::process::ExitCode;
 
 pub fn run(g: &Global, a: &LsArgs) -> Result<ExitCode> {
@@ -11,7 +11,7 @@ pub fn run(g: &Global, a: &LsArgs) -> Result<ExitCode> {
     let id = repo.resolve_snapshot(&a.snapshot)?;
     let snap = repo.load_snapshot(&id)?;
     let mut rows = Vec::new();
-    let mut visit = |path: &str, n: &cairn::tree::Node| {
+    let mut visit = |path: &str, n: &cairn::Node| {
         rows.push((path.to_string(), n.clone()));
         Ok(())
     };
@@ -41,10 +41,10 @@ pub fn run(g: &Global, a: &LsArgs) -> Result<ExitCode> {
             .map(|(p, n)| {
                 serde_json::json!({
                     "path": p, "type": n.type_char().to_string(), "size": n.size(),
-                    "mode": n.meta.mode & 0o7777, "mtime": cairn::snapshot::format_time(n.meta.mtime_ns),
+                    "mode": n.meta.mode & 0o7777, "mtime": cairn::format_time(n.meta.mtime_ns),
                     "uid": n.meta.uid, "gid": n.meta.gid, "user": n.meta.user, "group": n.meta.group,
                     "links": n.meta.nlink, "xattrs": n.meta.xattrs.len(),
-                    "changed_during_read": n.meta.flags & cairn::tree::FLAG_CHANGED != 0,
+                    "changed_during_read": n.meta.flags & cairn::FLAG_CHANGED != 0,
                 })
             })
             .collect();
@@ -56,7 +56,7 @@ pub fn run(g: &Global, a: &LsArgs) -> Result<ExitCode> {
             "{} {:>10} {} {}",
             output::mode_string(n.type_char(), n.meta.mode),
             n.size(),
-            cairn::snapshot::format_time(n.meta.mtime_ns),
+            cairn::format_time(n.meta.mtime_ns),
             output::name(p)
         );
     }

@@ -3,8 +3,7 @@
 use crate::cli::{Global, PruneArgs};
 use crate::{context, output};
 use anyhow::{bail, Result};
-use cairn::ops::prune::{PruneOptions, PruneReport};
-use cairn::ops::retention::parse_duration;
+use cairn::{parse_duration, PruneOptions, PruneReport};
 use std::process::ExitCode;
 
 fn show(g: &Global, r: &PruneReport, phase: &str) {

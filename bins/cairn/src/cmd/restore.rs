@@ -3,8 +3,7 @@
 use crate::cli::{Global, RestoreArgs};
 use crate::{context, output, progress};
 use anyhow::Result;
-use cairn::ops::restore::{Overwrite, Owners};
-use cairn::RestoreOptions;
+use cairn::{Overwrite, Owners, RestoreOptions};
 use std::process::ExitCode;
 
 pub fn run(g: &Global, a: &RestoreArgs) -> Result<ExitCode> {

@@ -42,7 +42,7 @@ pub struct BackupOptions {
     pub paths: Vec<PathBuf>,
     /// Named streams.
     pub streams: Vec<StreamSource>,
-    /// Exclusion patterns (see [`crate::exclude`]).
+    /// Exclusion patterns (see [`crate::Excludes`]).
     pub excludes: Vec<String>,
     /// Tags to record.
     pub tags: Vec<String>,
