@@ -174,19 +174,19 @@ fn backup_mbps(data: &[u8]) -> f64 {
     let repo = Repository::init(
         b,
         &Secret::passphrase("bench"),
-        InitOptions {
-            argon2: Argon2Params::insecure_for_tests(),
-            ..Default::default()
-        },
+        InitOptions::default().argon2(Argon2Params::insecure_for_tests()),
     )
     .expect("init");
     let owned = data.to_vec();
     let secs = time(|| {
-        repo.backup(BackupOptions {
-            streams: vec![StreamSource::from_reader("s", std::io::Cursor::new(owned))],
-            parent: ParentChoice::None,
-            ..Default::default()
-        })
+        repo.backup(
+            BackupOptions::default()
+                .streams(vec![StreamSource::from_reader(
+                    "s",
+                    std::io::Cursor::new(owned),
+                )])
+                .parent(ParentChoice::None),
+        )
         .expect("backup");
     });
     mbps(data.len(), secs)

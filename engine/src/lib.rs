@@ -20,15 +20,15 @@
 //! // Init a repository (in memory here; `ObjectBackend::local` for a directory).
 //! let backend = Arc::new(ObjectBackend::memory()?);
 //! let secret = Secret::passphrase("correct horse battery staple");
-//! let opts = InitOptions { argon2: Argon2Params::insecure_for_tests(), ..Default::default() };
+//! let opts = InitOptions::default().argon2(Argon2Params::insecure_for_tests());
 //! let repo = Repository::init(backend.clone(), &secret, opts)?;
 //!
 //! // Back up a directory and a stream in one snapshot.
-//! let result = repo.backup(BackupOptions {
-//!     paths: vec![dir.join("src")],
-//!     streams: vec![StreamSource::from_reader("db/dump.sql", &b"CREATE TABLE t();"[..])],
-//!     ..Default::default()
-//! })?;
+//! let result = repo.backup(
+//!     BackupOptions::default()
+//!         .paths(vec![dir.join("src")])
+//!         .streams(vec![StreamSource::from_reader("db/dump.sql", &b"CREATE TABLE t();"[..])]),
+//! )?;
 //!
 //! // List snapshots (reopening checks the key).
 //! let repo = Repository::open(backend, &secret)?;
@@ -36,7 +36,7 @@
 //!
 //! // Restore the whole snapshot, and dump the stream.
 //! let target = dir.join("restored");
-//! repo.restore(&result.id, RestoreOptions { target: target.clone(), ..Default::default() })?;
+//! repo.restore(&result.id, RestoreOptions::new(&target))?;
 //! let restored = target.join(dir.join("src/hello.txt").strip_prefix("/").unwrap());
 //! assert_eq!(std::fs::read(restored)?, b"hello, world");
 //! let mut out = Vec::new();
@@ -87,17 +87,17 @@ pub use exclude::{Excludes, SEED_TEMP_EXCLUDES};
 pub use gc::SessionOptions;
 pub use id::{BlobId, IndexId, KeyId, PackId, SnapshotId};
 pub use keyslot::{KeySlot, Secret, SlotKind};
-pub use ops::backup::{BackupOptions, BackupResult, ParentChoice, StreamSource};
-pub use ops::check::{Affected, CheckReport, Problem, Subset};
-pub use ops::copy::CopyReport;
-pub use ops::forget::ForgetOptions;
+pub use ops::backup::{BackupOptions, BackupReport, ParentChoice, StreamSource};
+pub use ops::check::{Affected, CheckOptions, CheckReport, Problem, Subset};
+pub use ops::copy::{CopyOptions, CopyReport};
+pub use ops::forget::{ForgetOptions, ForgetReport};
 pub use ops::prune::{PruneOptions, PruneReport};
-pub use ops::repair::RepairReport;
-pub use ops::restore::{Overwrite, Owners, RestoreOptions, RestoreSummary};
+pub use ops::repair::{RepairOptions, RepairReport};
+pub use ops::restore::{DumpReport, Overwrite, Owners, RestoreOptions, RestoreReport};
 pub use ops::retention::{
     parse_duration, parse_tag_list, CalendarDuration, Decision, GroupBy, RetentionPolicy,
 };
-pub use ops::stats::RepoStats;
+pub use ops::stats::{StatsOptions, StatsReport};
 pub use ops::walk::Change;
 pub use pack::{PackBlob, PackHeader};
 pub use progress::Progress;

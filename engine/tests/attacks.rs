@@ -20,19 +20,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn prune_now() -> PruneOptions {
-    PruneOptions {
-        grace_secs: 0,
-        ..Default::default()
-    }
+    PruneOptions::default().grace_secs(0)
 }
 
 fn backup_tree(repo: &Repository, src: &std::path::Path) -> SnapshotId {
-    repo.backup(BackupOptions {
-        paths: vec![src.to_path_buf()],
-        ..Default::default()
-    })
-    .expect("backup")
-    .id
+    repo.backup(BackupOptions::default().paths(vec![src.to_path_buf()]))
+        .expect("backup")
+        .id
 }
 
 fn restore_and_compare(repo: &Repository, id: &SnapshotId, src: &std::path::Path) {
@@ -40,10 +34,7 @@ fn restore_and_compare(repo: &Repository, id: &SnapshotId, src: &std::path::Path
     let summary = repo
         .restore(
             id,
-            cairn::RestoreOptions {
-                target: out.path().to_path_buf(),
-                ..Default::default()
-            },
+            cairn::RestoreOptions::default().target(out.path().to_path_buf()),
         )
         .expect("restore");
     assert!(summary.problems.is_empty(), "{:?}", summary.problems);
@@ -141,7 +132,9 @@ fn garbage_copies_from_an_append_only_client_never_make_prune_delete_data() {
     let owner = Repository::open(b.clone(), &secret()).expect("open");
     // Reads prefer no copy blindly: restore falls back to the good one.
     restore_and_compare(&owner, &id, &src);
-    let report = owner.check(Some(Subset::All)).expect("check");
+    let report = owner
+        .check(cairn::CheckOptions::default().read_data(Some(Subset::All)))
+        .expect("check");
     assert!(
         report
             .problems
@@ -150,7 +143,7 @@ fn garbage_copies_from_an_append_only_client_never_make_prune_delete_data() {
         "check --read-data names the garbage copies: {:?}",
         report.problems
     );
-    let r = owner.prune(&prune_now()).expect("prune");
+    let r = owner.prune(prune_now()).expect("prune");
     assert!(r.duplicate_blobs > 0, "{r:?}");
     let after = pack_names(b.as_ref());
     for p in &real {
@@ -159,7 +152,10 @@ fn garbage_copies_from_an_append_only_client_never_make_prune_delete_data() {
     assert!(!after.contains(&garbage.to_hex()), "the garbage pack went");
     let owner = Repository::open(b, &secret()).expect("reopen");
     restore_and_compare(&owner, &id, &src);
-    assert!(owner.check(Some(Subset::All)).expect("check").is_clean());
+    assert!(owner
+        .check(cairn::CheckOptions::default().read_data(Some(Subset::All)))
+        .expect("check")
+        .is_clean());
 }
 
 /// Attack 2: a pack goes missing while its blobs also exist elsewhere.
@@ -204,14 +200,15 @@ fn prune_deletes_nothing_while_an_indexed_pack_is_missing() {
     }
     let repo = Repository::open(b.clone(), &secret()).expect("open");
     let before = pack_names(b.as_ref());
-    let err = repo.prune(&prune_now()).expect_err("prune refuses");
+    let err = repo.prune(prune_now()).expect_err("prune refuses");
     assert!(
         matches!(&err, Error::Corrupt { detail, .. } if detail.contains("repair index")),
         "{err}"
     );
     assert_eq!(pack_names(b.as_ref()), before, "nothing deleted");
-    repo.repair_index().expect("repair");
-    let r = repo.prune(&prune_now()).expect("prune after repair");
+    repo.repair_index(cairn::RepairOptions::default())
+        .expect("repair");
+    let r = repo.prune(prune_now()).expect("prune after repair");
     assert_eq!(r.packs_deleted, 0, "{r:?}");
     assert!(pack_names(b.as_ref()).contains(&dup.to_hex()));
     let mut out = Vec::new();
@@ -236,29 +233,35 @@ fn a_replayed_index_file_stops_prune_instead_of_misleading_it() {
         })
         .collect();
     b.delete(FileKind::Snapshot, &old.to_hex()).expect("forget");
-    repo.prune(&prune_now()).expect("prune");
+    repo.prune(prune_now()).expect("prune");
     // The attacker puts the old index files back.
     for (n, bytes) in saved {
         let _ = b.create(FileKind::Index, &n, bytes);
     }
     let repo = Repository::open(b.clone(), &secret()).expect("open");
     let before = pack_names(b.as_ref());
-    let err = repo.prune(&prune_now()).expect_err("refuses");
+    let err = repo.prune(prune_now()).expect_err("refuses");
     assert!(matches!(err, Error::Corrupt { .. }), "{err}");
     assert_eq!(pack_names(b.as_ref()), before);
-    repo.repair_index().expect("repair");
-    repo.prune(&prune_now()).expect("prune");
+    repo.repair_index(cairn::RepairOptions::default())
+        .expect("repair");
+    repo.prune(prune_now()).expect("prune");
     let mut out = Vec::new();
     repo.dump(&keep, "b", &mut out).expect("dump");
     assert!(out == noise(2 << 20, 2));
-    assert!(repo.check(Some(Subset::All)).expect("check").is_clean());
+    assert!(repo
+        .check(cairn::CheckOptions::default().read_data(Some(Subset::All)))
+        .expect("check")
+        .is_clean());
 }
 
 fn stream(repo: &Repository, name: &str, data: Vec<u8>) -> SnapshotId {
-    repo.backup(BackupOptions {
-        streams: vec![StreamSource::from_reader(name, std::io::Cursor::new(data))],
-        ..Default::default()
-    })
+    repo.backup(
+        BackupOptions::default().streams(vec![StreamSource::from_reader(
+            name,
+            std::io::Cursor::new(data),
+        )]),
+    )
     .expect("backup")
     .id
 }
@@ -334,7 +337,7 @@ fn long_backup_under_prune(
     b: Arc<dyn Backend>,
     session: SessionOptions,
     before_backup: impl FnOnce(),
-) -> (cairn::Result<cairn::BackupResult>, Vec<u8>) {
+) -> (cairn::Result<cairn::BackupReport>, Vec<u8>) {
     let repo = Repository::open(b.clone(), &secret()).expect("open");
     let data = noise(4 << 20, 11);
     let old = stream(&repo, "db", data.clone());
@@ -346,11 +349,7 @@ fn long_backup_under_prune(
             let p = Repository::open(b.clone(), &secret()).expect("open");
             let t0 = std::time::Instant::now();
             while !done.load(Ordering::SeqCst) {
-                let r = p.prune(&PruneOptions {
-                    grace_secs: 0,
-                    stale_session_secs: 1,
-                    ..Default::default()
-                });
+                let r = p.prune(PruneOptions::default().grace_secs(0).stale_session_secs(1));
                 if std::env::var_os("DEBUG_ATTACK").is_some() {
                     let sess = cairn::raw::gc::sessions(&p).map(|v| v.len());
                     eprintln!(
@@ -372,11 +371,11 @@ fn long_backup_under_prune(
             data: std::io::Cursor::new(data.clone()),
             pause: Duration::from_millis(100),
         };
-        let r = repo.backup(BackupOptions {
-            streams: vec![StreamSource::from_reader("db", reader)],
-            session,
-            ..Default::default()
-        });
+        let r = repo.backup(
+            BackupOptions::default()
+                .streams(vec![StreamSource::from_reader("db", reader)])
+                .session(session),
+        );
         done.store(true, Ordering::SeqCst);
         pruner.join().expect("pruner");
         r
@@ -399,17 +398,22 @@ fn a_backup_longer_than_the_stale_limit_stays_protected_by_heartbeats() {
         res.snapshot.summary.duration_ms
     );
     let repo = Repository::open(b, &secret()).expect("open");
-    repo.prune(&prune_now()).expect("prune after");
+    repo.prune(prune_now()).expect("prune after");
     let mut out = Vec::new();
     if let Err(e) = repo.dump(&res.id, "db", &mut out) {
-        let c = repo.check(Some(Subset::All)).expect("check");
+        let c = repo
+            .check(cairn::CheckOptions::default().read_data(Some(Subset::All)))
+            .expect("check");
         panic!(
             "dump: {e}\nwarnings {:?}\nproblems {:?}\nsummary {:?}",
             c.warnings, c.problems, res.snapshot.summary
         );
     }
     assert!(out == data, "the long backup restores");
-    assert!(repo.check(Some(Subset::All)).expect("check").is_clean());
+    assert!(repo
+        .check(cairn::CheckOptions::default().read_data(Some(Subset::All)))
+        .expect("check")
+        .is_clean());
 }
 
 /// Attack 3, the other side: when the heartbeats cannot be stored, prune
@@ -522,7 +526,7 @@ fn damaged_markers_and_plans_are_reported_and_repairable() {
     b.delete(FileKind::Snapshot, &gone.to_hex())
         .expect("forget");
     // A prune with the default grace period only plans.
-    let r = repo.prune(&PruneOptions::default()).expect("prune");
+    let r = repo.prune(PruneOptions::default()).expect("prune");
     assert!(r.packs_planned > 0, "{r:?}");
     let (plan, _) = b.list(FileKind::Plan).expect("list").remove(0);
     let mut bytes = b.read(FileKind::Plan, &plan).expect("read").to_vec();
@@ -539,20 +543,22 @@ fn damaged_markers_and_plans_are_reported_and_repairable() {
     .expect("damaged marker");
 
     let repo = Repository::open(b.clone(), &secret()).expect("a damaged plan does not block open");
-    let report = repo.check(None).expect("check");
+    let report = repo.check(cairn::CheckOptions::default()).expect("check");
     let kinds: Vec<&str> = report.problems.iter().map(|p| p.kind.as_str()).collect();
     assert!(
         kinds.contains(&"plan") && kinds.contains(&"session"),
         "{kinds:?}"
     );
-    let err = repo.prune(&prune_now()).expect_err("prune refuses");
+    let err = repo.prune(prune_now()).expect_err("prune refuses");
     assert!(
         matches!(&err, Error::Corrupt { detail, .. } if detail.contains("repair index")),
         "{err}"
     );
     // Backups go on.
     stream(&repo, "new", noise(1 << 20, 5));
-    let fixed = repo.repair_index().expect("repair");
+    let fixed = repo
+        .repair_index(cairn::RepairOptions::default())
+        .expect("repair");
     assert_eq!(fixed.damaged_plans_removed, 1, "{fixed:?}");
     assert!(b.list(FileKind::Plan).expect("list").is_empty());
     let mut out = Vec::new();
@@ -561,13 +567,12 @@ fn damaged_markers_and_plans_are_reported_and_repairable() {
     // The damaged marker still counts as a running backup, so this prune
     // plans but cannot sweep; with a short stale limit it is removed.
     let r = repo
-        .prune(&PruneOptions {
-            grace_secs: 0,
-            stale_session_secs: 0,
-            ..Default::default()
-        })
+        .prune(PruneOptions::default().grace_secs(0).stale_session_secs(0))
         .expect("prune");
     assert!(r.packs_deleted > 0, "{r:?}");
     assert!(b.list(FileKind::Session).expect("list").is_empty());
-    assert!(repo.check(Some(Subset::All)).expect("check").is_clean());
+    assert!(repo
+        .check(cairn::CheckOptions::default().read_data(Some(Subset::All)))
+        .expect("check")
+        .is_clean());
 }

@@ -24,12 +24,9 @@ fn two_threads_back_up_concurrently_and_both_restore() {
                 scope.spawn(move || {
                     // Each writer is a separate client with its own index.
                     let repo = Repository::open(b, &secret()).expect("open");
-                    repo.backup(BackupOptions {
-                        paths: vec![s.clone()],
-                        ..Default::default()
-                    })
-                    .expect("backup")
-                    .id
+                    repo.backup(BackupOptions::default().paths(vec![s.clone()]))
+                        .expect("backup")
+                        .id
                 })
             })
             .collect();
@@ -39,14 +36,8 @@ fn two_threads_back_up_concurrently_and_both_restore() {
     assert_eq!(repo.snapshots().expect("list").len(), 2);
     for (i, id) in ids.iter().enumerate() {
         let target = tmp.path().join(format!("out{i}"));
-        repo.restore(
-            id,
-            RestoreOptions {
-                target: target.clone(),
-                ..Default::default()
-            },
-        )
-        .expect("restore");
+        repo.restore(id, RestoreOptions::default().target(target.clone()))
+            .expect("restore");
         assert_same_tree(&srcs[i], &restored(&target, &srcs[i]));
     }
 }
@@ -67,19 +58,10 @@ fn operations_work_inside_a_tokio_runtime() {
         // Called directly from async code: no nested-runtime panic.
         let (_b, repo) = memory_repo();
         let res = repo
-            .backup(BackupOptions {
-                paths: vec![s2],
-                ..Default::default()
-            })
+            .backup(BackupOptions::default().paths(vec![s2]))
             .expect("backup");
-        repo.restore(
-            &res.id,
-            RestoreOptions {
-                target: t2,
-                ..Default::default()
-            },
-        )
-        .expect("restore");
+        repo.restore(&res.id, RestoreOptions::default().target(t2))
+            .expect("restore");
         // Dropping the repository (and its I/O runtime) here must not panic.
         drop(repo);
     });
@@ -106,11 +88,11 @@ fn progress_listener_is_called_and_counters_add_up() {
         assert!(cairn::Progress::get(&p.files) <= 1000);
     }));
     let res = repo
-        .backup(BackupOptions {
-            paths: vec![src],
-            progress: Some(progress.clone()),
-            ..Default::default()
-        })
+        .backup(
+            BackupOptions::default()
+                .paths(vec![src])
+                .progress(Some(progress.clone())),
+        )
         .expect("backup");
     let files = cairn::Progress::get(&progress.files);
     assert_eq!(files, res.snapshot.summary.files);

@@ -72,12 +72,9 @@ fn fixture() -> Fixture {
     }
     let (_b, repo) = local_repo(&dir.path().join("repo"));
     let backup = |repo: &Repository| {
-        repo.backup(BackupOptions {
-            paths: vec![src.clone()],
-            ..Default::default()
-        })
-        .expect("backup")
-        .id
+        repo.backup(BackupOptions::default().paths(vec![src.clone()]))
+            .expect("backup")
+            .id
     };
     let a = backup(&repo);
     std::fs::write(src.join("small/0.txt"), "changed").expect("write");
@@ -178,7 +175,9 @@ fn damaged_open(f: &Fixture, names: &str) -> String {
 
 fn damaged_index(f: &Fixture, index: &str, how: Damage) -> String {
     let repo = open(f).expect("a damaged index does not block opening");
-    let report = repo.check(None).expect("check runs");
+    let report = repo
+        .check(cairn::CheckOptions::default())
+        .expect("check runs");
     assert!(!report.is_clean(), "check must report the damaged index");
     let all = format!("{:?}", report.problems);
     match how {
@@ -194,10 +193,13 @@ fn damaged_index(f: &Fixture, index: &str, how: Damage) -> String {
     );
     let err = dump(&repo, &f.a, &f.big).expect_err("blobs are unknown");
     assert_names(&err, "blob");
-    repo.repair_index().expect("repair index");
+    repo.repair_index(cairn::RepairOptions::default())
+        .expect("repair index");
     let repo = open(f).expect("open");
     assert!(
-        repo.check(None).expect("check").is_clean(),
+        repo.check(cairn::CheckOptions::default())
+            .expect("check")
+            .is_clean(),
         "repair must heal"
     );
     assert_eq!(dump(&repo, &f.a, &f.big).expect("restores"), f.big_bytes);
@@ -210,7 +212,9 @@ fn damaged_index(f: &Fixture, index: &str, how: Damage) -> String {
 /// `check --read-data` on the damaged repository; it must name `pack`.
 fn check_names_pack(f: &Fixture, pack: &str) -> (Repository, cairn::CheckReport) {
     let repo = open(f).expect("open");
-    let report = repo.check(Some(cairn::Subset::All)).expect("check");
+    let report = repo
+        .check(cairn::CheckOptions::default().read_data(Some(cairn::Subset::All)))
+        .expect("check");
     let all = format!("{:?}", report.problems);
     assert!(all.contains(pack), "check must name pack {pack}: {all}");
     (repo, report)
@@ -273,7 +277,7 @@ fn damaged_snapshot(f: &Fixture, how: Damage) -> String {
     assert_names(&bad[0], &f.a.to_hex());
     let err = repo.snapshots().expect_err("strict listing refuses");
     assert_names(&err, &f.a.to_hex());
-    let report = repo.check(None).expect("check");
+    let report = repo.check(cairn::CheckOptions::default()).expect("check");
     assert!(format!("{:?}", report.problems).contains(&f.a.to_hex()));
     "listing names it; check names it; the other snapshot restores".into()
 }

@@ -11,18 +11,12 @@ fn second_backup_of_unchanged_tree_adds_no_data_blobs() {
     make_tree(&src);
     let (b, repo) = memory_repo();
     let first = repo
-        .backup(BackupOptions {
-            paths: vec![src.clone()],
-            ..Default::default()
-        })
+        .backup(BackupOptions::default().paths(vec![src.clone()]))
         .expect("backup");
     assert!(first.snapshot.summary.raw_bytes_added > 5 << 20);
     let packs_before = pack_bytes(b.as_ref());
     let second = repo
-        .backup(BackupOptions {
-            paths: vec![src.clone()],
-            ..Default::default()
-        })
+        .backup(BackupOptions::default().paths(vec![src.clone()]))
         .expect("backup");
     assert_eq!(
         second.snapshot.parent,
@@ -45,11 +39,11 @@ fn second_backup_of_unchanged_tree_adds_no_data_blobs() {
     );
     // Without a parent every file is read, and still nothing new is stored.
     let third = repo
-        .backup(BackupOptions {
-            paths: vec![src],
-            parent: ParentChoice::None,
-            ..Default::default()
-        })
+        .backup(
+            BackupOptions::default()
+                .paths(vec![src])
+                .parent(ParentChoice::None),
+        )
         .expect("backup");
     assert!(third.snapshot.summary.bytes_read > 5 << 20);
     assert_eq!(third.snapshot.summary.raw_bytes_added, 0);
@@ -67,26 +61,17 @@ fn one_percent_edit_in_a_large_file_adds_little() {
     // reproducible (a random one could land an 8 MiB chunk on the edit).
     let b: std::sync::Arc<dyn cairn::Backend> =
         std::sync::Arc::new(cairn::ObjectBackend::memory().expect("memory"));
-    let init = cairn::InitOptions {
-        chunking_secret: Some(cairn::raw::crypto::ChunkingSecret([7; 32])),
-        ..fast_init()
-    };
+    let init = fast_init().chunking_secret(Some(cairn::raw::crypto::ChunkingSecret([7; 32])));
     let repo = cairn::Repository::init(b.clone(), &secret(), init).expect("init");
-    repo.backup(BackupOptions {
-        paths: vec![src.clone()],
-        ..Default::default()
-    })
-    .expect("backup");
+    repo.backup(BackupOptions::default().paths(vec![src.clone()]))
+        .expect("backup");
     let before = pack_bytes(b.as_ref());
     let edit = size / 100;
     let mid = size / 2;
     data[mid..mid + edit].copy_from_slice(&noise(edit, 78));
     std::fs::write(src.join("big"), &data).expect("write");
     let res = repo
-        .backup(BackupOptions {
-            paths: vec![src],
-            ..Default::default()
-        })
+        .backup(BackupOptions::default().paths(vec![src]))
         .expect("backup");
     let grown = pack_bytes(b.as_ref()) - before;
     let raw = res.snapshot.summary.raw_bytes_added;
@@ -112,17 +97,14 @@ fn same_chunk_in_flight_twice_is_stored_once() {
     let (b, repo) = memory_repo();
     let data = noise(4 << 20, 5);
     let res = repo
-        .backup(BackupOptions {
-            streams: vec![
-                StreamSource::from_reader("a", std::io::Cursor::new(data.clone())),
-                StreamSource::from_reader("b", std::io::Cursor::new(data.clone())),
-            ],
-            ..Default::default()
-        })
+        .backup(BackupOptions::default().streams(vec![
+            StreamSource::from_reader("a", std::io::Cursor::new(data.clone())),
+            StreamSource::from_reader("b", std::io::Cursor::new(data.clone())),
+        ]))
         .expect("backup");
     // Reopening loads the index compactly: exactly 48 bytes per blob.
     let repo = cairn::Repository::open(b, &secret()).expect("open");
-    let s = repo.stats().expect("stats");
+    let s = repo.stats(cairn::StatsOptions::default()).expect("stats");
     assert!(
         s.unique_raw_bytes <= data.len() as u64 + 1024,
         "stored once: {}",

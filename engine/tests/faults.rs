@@ -88,10 +88,7 @@ fn run(
     clean: Arc<dyn Backend>,
     faulty: Arc<dyn Backend>,
 ) -> Result<(), TestCaseError> {
-    let init = InitOptions {
-        pack_size: 1 << 20,
-        ..Default::default()
-    };
+    let init = InitOptions::default().pack_size(1 << 20);
     Repository::init(clean.clone(), &key(), init).expect("init");
     // Every backup attempted, and the snapshots known to exist.
     let mut attempted: Vec<Vec<u8>> = Vec::new();
@@ -112,33 +109,24 @@ fn run(
                 attempted.push(data.clone());
                 let stream = StreamSource::from_reader("s", std::io::Cursor::new(data.clone()))
                     .with_profile("database");
-                let r = repo.backup(BackupOptions {
-                    streams: vec![stream],
-                    threads: 1,
-                    ..Default::default()
-                });
+                let r = repo.backup(BackupOptions::default().streams(vec![stream]).threads(1));
                 if let Ok(r) = &r {
                     live.push((r.id, data));
                 }
                 r.is_ok()
             }
             Op::Forget(keep) => {
-                let opts = ForgetOptions {
-                    policy: RetentionPolicy {
-                        last: Some(i64::from(*keep)),
-                        ..Default::default()
-                    },
+                let opts = ForgetOptions::default().policy(RetentionPolicy {
+                    last: Some(i64::from(*keep)),
                     ..Default::default()
-                };
-                repo.forget(&opts).is_ok()
+                });
+                repo.forget(opts.clone()).is_ok()
             }
             Op::Prune(t) => {
-                let opts = PruneOptions {
-                    grace_secs: 0,
-                    repack_threshold: f64::from(*t) / 4.0,
-                    ..Default::default()
-                };
-                repo.prune(&opts).is_ok()
+                let opts = PruneOptions::default()
+                    .grace_secs(0)
+                    .repack_threshold(f64::from(*t) / 4.0);
+                repo.prune(opts.clone()).is_ok()
             }
             Op::Restore(i) => {
                 if live.is_empty() {
@@ -193,7 +181,9 @@ fn run(
             .expect("every stored snapshot restores");
         prop_assert!(got == *want, "snapshot {id} restores wrong bytes");
     }
-    let report = repo.check(Some(Subset::All)).expect("check");
+    let report = repo
+        .check(cairn::CheckOptions::default().read_data(Some(Subset::All)))
+        .expect("check");
     prop_assert!(
         report.is_clean(),
         "check finds damage: {:?}",

@@ -110,14 +110,12 @@ fn restore(
     id: &cairn::SnapshotId,
     target: &Path,
     ow: Overwrite,
-) -> cairn::RestoreSummary {
+) -> cairn::RestoreReport {
     repo.restore(
         id,
-        RestoreOptions {
-            target: target.to_path_buf(),
-            overwrite: ow,
-            ..Default::default()
-        },
+        RestoreOptions::default()
+            .target(target.to_path_buf())
+            .overwrite(ow),
     )
     .expect("restore runs")
 }
@@ -257,10 +255,7 @@ fn an_existing_symlink_in_the_target_is_replaced_not_written_through() {
     std::fs::write(&victim, b"secret").expect("write");
     let (_b, repo) = memory_repo();
     let res = repo
-        .backup(BackupOptions {
-            paths: vec![src.clone()],
-            ..Default::default()
-        })
+        .backup(BackupOptions::default().paths(vec![src.clone()]))
         .expect("backup");
     let target = tmp.path().join("t");
     let at = restored(&target, &src.join("a.txt"));
@@ -552,10 +547,10 @@ proptest! {
         let mut files = Vec::new();
         build(&src, &entries, &mut files);
         let (_b, repo) = memory_repo();
-        let res = repo.backup(BackupOptions { paths: vec![src.clone()], ..Default::default() }).expect("backup");
+        let res = repo.backup(BackupOptions::default().paths(vec![src.clone()])).expect("backup");
         prop_assert!(res.complete(), "{:?}", res.warnings);
         let target = tmp.path().join("t");
-        let s = repo.restore(&res.id, RestoreOptions { target: target.clone(), verify: true, ..Default::default() }).expect("restore");
+        let s = repo.restore(&res.id, RestoreOptions::default().target(target.clone()).verify(true)).expect("restore");
         prop_assert!(s.complete(), "{:?}", s);
         let (mut a, mut b) = (BTreeMap::new(), BTreeMap::new());
         let (mut ia, mut ib) = (BTreeMap::new(), BTreeMap::new());

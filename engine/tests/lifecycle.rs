@@ -118,14 +118,14 @@ fn last_slot_cannot_be_removed() {
 fn snapshot_ids_resolve_by_latest_and_prefix() {
     let (_b, repo) = memory_repo();
     let mk = |t: i64| {
-        repo.backup(cairn::BackupOptions {
-            streams: vec![cairn::StreamSource::from_reader(
-                "s",
-                std::io::Cursor::new(vec![t as u8; 10]),
-            )],
-            time_ns: Some(t),
-            ..Default::default()
-        })
+        repo.backup(
+            cairn::BackupOptions::default()
+                .streams(vec![cairn::StreamSource::from_reader(
+                    "s",
+                    std::io::Cursor::new(vec![t as u8; 10]),
+                )])
+                .time_ns(Some(t)),
+        )
         .expect("backup")
         .id
     };

@@ -2,25 +2,25 @@
 
 mod common;
 use cairn::{
-    Backend, BackupOptions, Error, FileKind, ForgetOptions, GroupBy, InitOptions, ObjectBackend,
-    PruneOptions, Repository, RestoreOptions, RetentionPolicy, StreamSource, Subset,
+    Backend, BackupOptions, Error, FileKind, ForgetOptions, GroupBy, ObjectBackend, PruneOptions,
+    Repository, RestoreOptions, RetentionPolicy, StreamSource, Subset,
 };
 use common::*;
 use std::sync::Arc;
 
 fn prune_now() -> PruneOptions {
-    PruneOptions {
-        grace_secs: 0,
-        ..Default::default()
-    }
+    PruneOptions::default().grace_secs(0)
 }
 
 fn stream_backup(repo: &Repository, name: &str, data: Vec<u8>, t: i64) -> cairn::SnapshotId {
-    repo.backup(BackupOptions {
-        streams: vec![StreamSource::from_reader(name, std::io::Cursor::new(data))],
-        time_ns: Some(t),
-        ..Default::default()
-    })
+    repo.backup(
+        BackupOptions::default()
+            .streams(vec![StreamSource::from_reader(
+                name,
+                std::io::Cursor::new(data),
+            )])
+            .time_ns(Some(t)),
+    )
     .expect("backup")
     .id
 }
@@ -46,15 +46,17 @@ fn prune_frees_what_forget_released_and_nothing_else() {
         ..Default::default()
     };
     let decisions = repo
-        .forget(&ForgetOptions {
-            policy,
-            group_by: GroupBy::default(),
-            dry_run: false,
-        })
-        .expect("forget");
+        .forget(
+            ForgetOptions::default()
+                .policy(policy)
+                .group_by(GroupBy::default())
+                .dry_run(false),
+        )
+        .expect("forget")
+        .decisions;
     assert_eq!(decisions.iter().filter(|d| !d.keep).count(), 2);
     assert_eq!(repo.snapshots().expect("list").len(), 2);
-    let report = repo.prune(&prune_now()).expect("prune");
+    let report = repo.prune(prune_now()).expect("prune");
     assert!(report.packs_deleted > 0, "{report:?}");
     let after = pack_bytes(b.as_ref());
     assert!(
@@ -68,10 +70,12 @@ fn prune_frees_what_forget_released_and_nothing_else() {
             "day {i} restores byte-identical"
         );
     }
-    let check = repo.check(Some(Subset::All)).expect("check");
+    let check = repo
+        .check(cairn::CheckOptions::default().read_data(Some(Subset::All)))
+        .expect("check");
     assert!(check.is_clean(), "{:?}", check.problems);
     assert!(check.warnings.is_empty(), "{:?}", check.warnings);
-    let again = repo.prune(&prune_now()).expect("second prune");
+    let again = repo.prune(prune_now()).expect("second prune");
     assert_eq!(
         (again.packs_planned, again.packs_deleted),
         (0, 0),
@@ -90,21 +94,14 @@ fn prune_repacks_mostly_unused_packs() {
     both.extend_from_slice(&bb);
     let s1 = stream_backup(&repo, "x", both, 1);
     let s2 = stream_backup(&repo, "x", a.clone(), 2);
-    repo.forget(&ForgetOptions {
-        policy: RetentionPolicy {
-            last: Some(1),
-            ..Default::default()
-        },
+    repo.forget(ForgetOptions::default().policy(RetentionPolicy {
+        last: Some(1),
         ..Default::default()
-    })
+    }))
     .expect("forget");
     let before = pack_bytes(b.as_ref());
     let report = repo
-        .prune(&PruneOptions {
-            grace_secs: 0,
-            repack_threshold: 0.3,
-            ..Default::default()
-        })
+        .prune(PruneOptions::default().grace_secs(0).repack_threshold(0.3))
         .expect("prune");
     assert!(
         report.packs_repacked > 0 || report.packs_deleted > 0,
@@ -116,27 +113,24 @@ fn prune_repacks_mostly_unused_packs() {
         repo.load_snapshot(&s1),
         Err(Error::NotFound { .. })
     ));
-    assert!(repo.check(Some(Subset::All)).expect("check").is_clean());
+    assert!(repo
+        .check(cairn::CheckOptions::default().read_data(Some(Subset::All)))
+        .expect("check")
+        .is_clean());
 }
 
 #[test]
 fn prune_waits_for_grace_period_and_running_backups() {
     let (b, repo) = memory_repo();
     stream_backup(&repo, "x", noise(2 << 20, 1), 1);
-    repo.forget(&ForgetOptions {
-        policy: RetentionPolicy {
-            tags: vec![vec!["none".into()]],
-            ..Default::default()
-        },
+    repo.forget(ForgetOptions::default().policy(RetentionPolicy {
+        tags: vec![vec!["none".into()]],
         ..Default::default()
-    })
+    }))
     .expect("forget all");
     let before = pack_bytes(b.as_ref());
     let r = repo
-        .prune(&PruneOptions {
-            grace_secs: 3600,
-            ..Default::default()
-        })
+        .prune(PruneOptions::default().grace_secs(3600))
         .expect("prune");
     assert!(r.packs_planned > 0 && r.packs_deleted == 0, "{r:?}");
     assert_eq!(
@@ -148,28 +142,25 @@ fn prune_waits_for_grace_period_and_running_backups() {
     // A session that started after the plan does not hold it back (that
     // backup saw the plan): the sweep deletes.
     let late = cairn::raw::gc::SessionGuard::start(&repo).expect("session");
-    let r = repo.prune(&prune_now()).expect("prune");
+    let r = repo.prune(prune_now()).expect("prune");
     assert!(r.packs_deleted > 0 && r.plans_waiting == 0, "{r:?}");
     drop(late);
     // A backup that started before a plan holds its sweep back.
     stream_backup(&repo, "y", noise(2 << 20, 2), 2);
-    repo.forget(&ForgetOptions {
-        policy: RetentionPolicy {
-            tags: vec![vec!["none".into()]],
-            ..Default::default()
-        },
+    repo.forget(ForgetOptions::default().policy(RetentionPolicy {
+        tags: vec![vec!["none".into()]],
         ..Default::default()
-    })
+    }))
     .expect("forget all");
     let early = cairn::raw::gc::SessionGuard::start(&repo).expect("session");
     std::thread::sleep(std::time::Duration::from_millis(5));
-    let r = repo.prune(&prune_now()).expect("prune");
+    let r = repo.prune(prune_now()).expect("prune");
     assert!(
         r.packs_planned > 0 && r.packs_deleted == 0 && r.plans_waiting >= 1,
         "{r:?}"
     );
     drop(early);
-    let r = repo.prune(&prune_now()).expect("prune");
+    let r = repo.prune(prune_now()).expect("prune");
     assert!(r.packs_deleted > 0, "{r:?}");
     assert!(b.list(FileKind::Plan).expect("plans").is_empty());
 }
@@ -199,23 +190,26 @@ fn concurrent_backups_and_prunes_never_lose_a_blob() {
             s.spawn(move || {
                 let r = Repository::open(b, &secret()).expect("open");
                 for _ in 0..4 {
-                    r.forget(&ForgetOptions {
-                        policy: RetentionPolicy {
-                            last: Some(4),
-                            ..Default::default()
-                        },
-                        group_by: GroupBy::parse("none").expect("none"),
-                        dry_run: false,
-                    })
+                    r.forget(
+                        ForgetOptions::default()
+                            .policy(RetentionPolicy {
+                                last: Some(4),
+                                ..Default::default()
+                            })
+                            .group_by(GroupBy::parse("none").expect("none"))
+                            .dry_run(false),
+                    )
                     .expect("forget");
-                    r.prune(&prune_now()).expect("prune");
+                    r.prune(prune_now()).expect("prune");
                 }
             });
         });
     }
     let r = Repository::open(b.clone(), &secret()).expect("open");
-    r.prune(&prune_now()).expect("final prune");
-    let check = r.check(Some(Subset::All)).expect("check");
+    r.prune(prune_now()).expect("final prune");
+    let check = r
+        .check(cairn::CheckOptions::default().read_data(Some(Subset::All)))
+        .expect("check");
     assert!(check.is_clean(), "{:?}", check.problems);
     for (id, _) in r.snapshots().expect("list") {
         let data = dump(&r, &id, "s");
@@ -237,13 +231,13 @@ fn check_reports_missing_pack_corrupt_blob_and_missing_index_entry() {
         std::fs::write(src.join(format!("f{i}")), noise(1 << 20, 40 + i)).expect("write");
     }
     let id = repo
-        .backup(BackupOptions {
-            paths: vec![src.clone()],
-            ..Default::default()
-        })
+        .backup(BackupOptions::default().paths(vec![src.clone()]))
         .expect("backup")
         .id;
-    assert!(repo.check(Some(Subset::All)).expect("check").is_clean());
+    assert!(repo
+        .check(cairn::CheckOptions::default().read_data(Some(Subset::All)))
+        .expect("check")
+        .is_clean());
 
     // Corrupt one byte inside the first data blob of f0.
     let node = repo
@@ -262,7 +256,7 @@ fn check_reports_missing_pack_corrupt_blob_and_missing_index_entry() {
     std::fs::write(&pack_path, &bytes).expect("write");
     let r = Repository::open(b.clone(), &secret())
         .expect("open")
-        .check(Some(Subset::All))
+        .check(cairn::CheckOptions::default().read_data(Some(Subset::All)))
         .expect("check");
     assert!(
         r.problems
@@ -286,7 +280,7 @@ fn check_reports_missing_pack_corrupt_blob_and_missing_index_entry() {
     // Structure-only check does not read data, so it misses the flip.
     assert!(Repository::open(b.clone(), &secret())
         .expect("open")
-        .check(None)
+        .check(cairn::CheckOptions::default())
         .expect("check")
         .is_clean());
     bytes[loc.offset as usize + 40] ^= 0x10;
@@ -297,7 +291,7 @@ fn check_reports_missing_pack_corrupt_blob_and_missing_index_entry() {
     std::fs::remove_file(&pack_path).expect("rm");
     let r = Repository::open(b.clone(), &secret())
         .expect("open")
-        .check(None)
+        .check(cairn::CheckOptions::default())
         .expect("check");
     assert!(
         r.problems
@@ -328,7 +322,7 @@ fn check_reports_missing_pack_corrupt_blob_and_missing_index_entry() {
     }
     let r = Repository::open(b.clone(), &secret())
         .expect("open")
-        .check(None)
+        .check(cairn::CheckOptions::default())
         .expect("check");
     assert!(
         r.problems
@@ -344,22 +338,20 @@ fn check_reports_missing_pack_corrupt_blob_and_missing_index_entry() {
     );
     // repair index rebuilds it from the pack headers.
     let fixed = Repository::open(b.clone(), &secret()).expect("open");
-    let rep = fixed.repair_index().expect("repair");
+    let rep = fixed
+        .repair_index(cairn::RepairOptions::default())
+        .expect("repair");
     assert!(
         rep.packs_indexed >= 1 && rep.packs_unreadable.is_empty(),
         "{rep:?}"
     );
-    let r = fixed.check(Some(Subset::All)).expect("check");
+    let r = fixed
+        .check(cairn::CheckOptions::default().read_data(Some(Subset::All)))
+        .expect("check");
     assert!(r.is_clean(), "{:?}", r.problems);
     let target = tmp.path().join("out");
     fixed
-        .restore(
-            &id,
-            RestoreOptions {
-                target: target.clone(),
-                ..Default::default()
-            },
-        )
+        .restore(&id, RestoreOptions::default().target(target.clone()))
         .expect("restore");
     assert_same_tree(&src, &restored(&target, &src));
 }
@@ -370,17 +362,22 @@ fn check_subsets_split_the_packs() {
     for i in 0..6 {
         stream_backup(&repo, "x", noise(1 << 20, i), i as i64);
     }
-    let total = repo.check(Some(Subset::All)).expect("check").packs_read;
+    let total = repo
+        .check(cairn::CheckOptions::default().read_data(Some(Subset::All)))
+        .expect("check")
+        .packs_read;
     let parts: u64 = (1..=3)
         .map(|n| {
-            repo.check(Some(Subset::Part(n, 3)))
+            repo.check(cairn::CheckOptions::default().read_data(Some(Subset::Part(n, 3))))
                 .expect("check")
                 .packs_read
         })
         .sum();
     assert_eq!(parts, total, "parts 1..=3 of 3 read every pack once");
     let some = repo
-        .check(Some(Subset::parse("50%").expect("subset")))
+        .check(
+            cairn::CheckOptions::default().read_data(Some(Subset::parse("50%").expect("subset"))),
+        )
         .expect("check")
         .packs_read;
     assert!(some >= total / 2 && some < total, "{some} of {total}");
@@ -394,10 +391,7 @@ fn copy_to_another_key_restores_identically_and_a_second_copy_transfers_nothing(
     make_tree(&src);
     let (_a, source) = memory_repo();
     source
-        .backup(BackupOptions {
-            paths: vec![src.clone()],
-            ..Default::default()
-        })
+        .backup(BackupOptions::default().paths(vec![src.clone()]))
         .expect("backup");
     let tb: Arc<dyn Backend> = Arc::new(ObjectBackend::memory().expect("memory"));
     let target = Repository::init(
@@ -406,23 +400,21 @@ fn copy_to_another_key_restores_identically_and_a_second_copy_transfers_nothing(
         fast_init(),
     )
     .expect("init");
-    let r1 = source.copy_to(&target, &[]).expect("copy");
+    let r1 = source
+        .copy(&target, cairn::CopyOptions::default())
+        .expect("copy");
     assert_eq!(r1.snapshots_copied, 1);
     assert!(r1.blobs_stored > 0);
     let (tid, _) = target.snapshots().expect("list").pop().expect("copied");
     let out = tmp.path().join("out");
     target
-        .restore(
-            &tid,
-            RestoreOptions {
-                target: out.clone(),
-                ..Default::default()
-            },
-        )
+        .restore(&tid, RestoreOptions::default().target(out.clone()))
         .expect("restore");
     assert_same_tree(&src, &restored(&out, &src));
     let before = pack_bytes(tb.as_ref());
-    let r2 = source.copy_to(&target, &[]).expect("copy again");
+    let r2 = source
+        .copy(&target, cairn::CopyOptions::default())
+        .expect("copy again");
     assert_eq!(
         (
             r2.snapshots_copied,
@@ -442,15 +434,14 @@ fn shared_chunker_params_carry_dedup_across_copies() {
     let data = noise(4 << 20, 5);
     stream_backup(&source, "x", data.clone(), 1);
     let tb: Arc<dyn Backend> = Arc::new(ObjectBackend::memory().expect("memory"));
-    let init = InitOptions {
-        chunking_secret: Some(source.config().chunking_secret),
-        ..fast_init()
-    };
+    let init = fast_init().chunking_secret(Some(source.config().chunking_secret));
     let target =
         Repository::init(tb.clone(), &cairn::Secret::passphrase("other"), init).expect("init");
     // The DR site already has the data from its own backup of the same stream.
     stream_backup(&target, "x", data.clone(), 5);
-    let r = source.copy_to(&target, &[]).expect("copy");
+    let r = source
+        .copy(&target, cairn::CopyOptions::default())
+        .expect("copy");
     assert_eq!(r.chunks_read, 0, "same ids: nothing to transfer: {r:?}");
     assert_eq!(r.snapshots_copied, 1);
     assert_eq!(target.snapshots().expect("list").len(), 2);
@@ -459,10 +450,7 @@ fn shared_chunker_params_carry_dedup_across_copies() {
 #[test]
 fn append_only_refuses_deletion_but_allows_backups() {
     let b: Arc<dyn Backend> = Arc::new(ObjectBackend::memory().expect("memory"));
-    let init = InitOptions {
-        append_only: true,
-        ..fast_init()
-    };
+    let init = fast_init().append_only(true);
     let repo = Repository::init(b.clone(), &secret(), init).expect("init");
     stream_backup(&repo, "x", noise(1000, 1), 1);
     let policy = RetentionPolicy {
@@ -470,23 +458,13 @@ fn append_only_refuses_deletion_but_allows_backups() {
         ..Default::default()
     };
     let err = repo
-        .forget(&ForgetOptions {
-            policy: policy.clone(),
-            ..Default::default()
-        })
+        .forget(ForgetOptions::default().policy(policy.clone()))
         .expect_err("refused");
     assert!(matches!(err, Error::AppendOnly(_)), "{err}");
-    assert!(matches!(
-        repo.prune(&prune_now()),
-        Err(Error::AppendOnly(_))
-    ));
+    assert!(matches!(repo.prune(prune_now()), Err(Error::AppendOnly(_))));
     assert!(
-        repo.forget(&ForgetOptions {
-            policy,
-            dry_run: true,
-            ..Default::default()
-        })
-        .is_ok(),
+        repo.forget(ForgetOptions::default().policy(policy).dry_run(true))
+            .is_ok(),
         "dry runs are fine"
     );
     // An append-only key slot on a normal repository.
@@ -504,7 +482,7 @@ fn append_only_refuses_deletion_but_allows_backups() {
     assert!(client.append_only());
     stream_backup(&client, "x", noise(1000, 2), 1);
     assert!(matches!(
-        client.prune(&prune_now()),
+        client.prune(prune_now()),
         Err(Error::AppendOnly(_))
     ));
     assert!(matches!(

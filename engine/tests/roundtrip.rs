@@ -11,22 +11,13 @@ fn generated_tree_round_trips_on_local_backend() {
     make_tree(&src);
     let (_b, repo) = local_repo(&tmp.path().join("repo"));
     let res = repo
-        .backup(BackupOptions {
-            paths: vec![src.clone()],
-            ..Default::default()
-        })
+        .backup(BackupOptions::default().paths(vec![src.clone()]))
         .expect("backup");
     assert!(res.warnings.is_empty(), "{:?}", res.warnings);
     assert!(res.snapshot.summary.files >= 55);
     let target = tmp.path().join("restore");
     let sum = repo
-        .restore(
-            &res.id,
-            RestoreOptions {
-                target: target.clone(),
-                ..Default::default()
-            },
-        )
+        .restore(&res.id, RestoreOptions::default().target(target.clone()))
         .expect("restore");
     assert!(sum.files >= 55 && sum.symlinks == 2);
     assert_same_tree(&src, &restored(&target, &src));
@@ -39,20 +30,15 @@ fn include_restores_only_a_subset() {
     make_tree(&src);
     let (_b, repo) = memory_repo();
     let res = repo
-        .backup(BackupOptions {
-            paths: vec![src.clone()],
-            ..Default::default()
-        })
+        .backup(BackupOptions::default().paths(vec![src.clone()]))
         .expect("backup");
     let target = tmp.path().join("restore");
     let inc = format!("{}/small.txt", src.display());
     repo.restore(
         &res.id,
-        RestoreOptions {
-            target: target.clone(),
-            include: vec![inc],
-            ..Default::default()
-        },
+        RestoreOptions::default()
+            .target(target.clone())
+            .include(vec![inc]),
     )
     .expect("restore");
     let out = restored(&target, &src);
@@ -79,21 +65,15 @@ fn excludes_cover_the_seed_documents_temp_data() {
         .map(|s| s.to_string())
         .collect();
     let res = repo
-        .backup(BackupOptions {
-            paths: vec![src.clone()],
-            excludes,
-            ..Default::default()
-        })
+        .backup(
+            BackupOptions::default()
+                .paths(vec![src.clone()])
+                .excludes(excludes),
+        )
         .expect("backup");
     let target = tmp.path().join("restore");
-    repo.restore(
-        &res.id,
-        RestoreOptions {
-            target: target.clone(),
-            ..Default::default()
-        },
-    )
-    .expect("restore");
+    repo.restore(&res.id, RestoreOptions::default().target(target.clone()))
+        .expect("restore");
     let out = restored(&target, &src);
     assert!(out.join("keep/f").exists() && out.join("real.txt").exists());
     for gone in ["tmp", "DR_TMP_DIR", "pending", "TEMP.upload"] {
@@ -107,17 +87,14 @@ fn streams_round_trip_including_a_long_chunk_list() {
     let big = text(12 << 20, 3);
     let small = b"globals".to_vec();
     let res = repo
-        .backup(BackupOptions {
-            streams: vec![
+        .backup(BackupOptions::default().streams(vec![
                 StreamSource::from_reader("postgres/app.dump", std::io::Cursor::new(big.clone()))
                     .with_profile("database"),
                 StreamSource::from_reader(
                     "postgres/globals.sql",
                     std::io::Cursor::new(small.clone()),
                 ),
-            ],
-            ..Default::default()
-        })
+            ]))
         .expect("backup");
     let node = repo.find_path(&res.id, "postgres/app.dump").expect("node");
     assert!(
@@ -127,7 +104,8 @@ fn streams_round_trip_including_a_long_chunk_list() {
     let mut out = Vec::new();
     assert_eq!(
         repo.dump(&res.id, "/postgres/app.dump", &mut out)
-            .expect("dump"),
+            .expect("dump")
+            .bytes,
         big.len() as u64
     );
     assert!(out == big, "dump is byte-identical");
@@ -150,21 +128,18 @@ fn failing_command_writes_no_snapshot() {
         .collect();
     let src = StreamSource::from_command("x", &argv).expect("spawn");
     let err = repo
-        .backup(BackupOptions {
-            streams: vec![src],
-            ..Default::default()
-        })
+        .backup(BackupOptions::default().streams(vec![src]))
         .expect_err("must fail");
     assert!(err.to_string().contains("boom"), "stderr in error: {err}");
     assert!(repo.snapshots().expect("list").is_empty());
     let ok =
         StreamSource::from_command("y", &["echo".to_string(), "fine".to_string()]).expect("spawn");
     let res = repo
-        .backup(BackupOptions {
-            streams: vec![ok],
-            parent: ParentChoice::None,
-            ..Default::default()
-        })
+        .backup(
+            BackupOptions::default()
+                .streams(vec![ok])
+                .parent(ParentChoice::None),
+        )
         .expect("backup");
     let mut out = Vec::new();
     repo.dump(&res.id, "y", &mut out).expect("dump");
@@ -182,10 +157,7 @@ fn unreadable_file_is_reported_and_snapshot_still_written() {
     // Reading /proc/self/mem at offset 0 fails with EIO, even for root.
     let paths = vec![src.clone(), src.join("ok"), "/proc/self/mem".into()];
     let res = repo
-        .backup(BackupOptions {
-            paths,
-            ..Default::default()
-        })
+        .backup(BackupOptions::default().paths(paths))
         .expect("backup");
     assert_eq!(res.warnings.len(), 1, "{:?}", res.warnings);
     assert!(res.warnings[0].contains("/proc/self/mem"));

@@ -40,32 +40,22 @@ fn full_repository_cycle_on_s3() {
     make_tree(&src);
     let repo = Repository::init(b.clone(), &secret(), fast_init()).expect("init");
     let first = repo
-        .backup(BackupOptions {
-            paths: vec![src.clone()],
-            ..Default::default()
-        })
+        .backup(BackupOptions::default().paths(vec![src.clone()]))
         .expect("backup");
     std::fs::write(src.join("new.txt"), "added after the first backup").expect("write");
     let repo = Repository::open(b.clone(), &secret()).expect("reopen");
     let second = repo
-        .backup(BackupOptions {
-            paths: vec![src.clone()],
-            ..Default::default()
-        })
+        .backup(BackupOptions::default().paths(vec![src.clone()]))
         .expect("re-backup");
     assert_eq!(second.snapshot.parent, Some(first.id));
     assert!(second.snapshot.summary.unchanged_files >= 50);
     let out = tmp.path().join("out");
-    repo.restore(
-        &second.id,
-        RestoreOptions {
-            target: out.clone(),
-            ..Default::default()
-        },
-    )
-    .expect("restore");
+    repo.restore(&second.id, RestoreOptions::default().target(out.clone()))
+        .expect("restore");
     assert_same_tree(&src, &restored(&out, &src));
-    let c = repo.check(Some(Subset::All)).expect("check");
+    let c = repo
+        .check(cairn::CheckOptions::default().read_data(Some(Subset::All)))
+        .expect("check");
     assert!(
         c.is_clean() && c.warnings.is_empty(),
         "{:?} {:?}",
@@ -106,10 +96,7 @@ fn transient_faults_are_retried_and_permanent_ones_fail_cleanly() {
     make_tree(&src);
     let repo = Repository::init(b.clone(), &secret(), fast_init()).expect("init through faults");
     let res = repo
-        .backup(BackupOptions {
-            paths: vec![src.clone()],
-            ..Default::default()
-        })
+        .backup(BackupOptions::default().paths(vec![src.clone()]))
         .expect("backup completes");
     assert!(
         flaky.injected() > 5,
@@ -117,14 +104,8 @@ fn transient_faults_are_retried_and_permanent_ones_fail_cleanly() {
         flaky.injected()
     );
     let out = tmp.path().join("out");
-    repo.restore(
-        &res.id,
-        RestoreOptions {
-            target: out.clone(),
-            ..Default::default()
-        },
-    )
-    .expect("restore through faults");
+    repo.restore(&res.id, RestoreOptions::default().target(out.clone()))
+        .expect("restore through faults");
     assert_same_tree(&src, &restored(&out, &src));
 
     // The storage goes away mid-backup: a clear error, no snapshot, and
@@ -150,10 +131,7 @@ fn transient_faults_are_retried_and_permanent_ones_fail_cleanly() {
     // Session marker, plans and snapshot listing succeed; the uploads fail.
     dead.fail_after(4);
     let err = repo2
-        .backup(BackupOptions {
-            paths: vec![src.clone()],
-            ..Default::default()
-        })
+        .backup(BackupOptions::default().paths(vec![src.clone()]))
         .expect_err("fails");
     assert!(err.to_string().contains("injected fault"), "{err}");
     let healthy = Repository::open(raw, &secret()).expect("open");
@@ -162,6 +140,8 @@ fn transient_faults_are_retried_and_permanent_ones_fail_cleanly() {
         1,
         "no snapshot from the failed backup"
     );
-    let c = healthy.check(Some(Subset::All)).expect("check");
+    let c = healthy
+        .check(cairn::CheckOptions::default().read_data(Some(Subset::All)))
+        .expect("check");
     assert!(c.is_clean(), "{:?}", c.problems);
 }

@@ -46,44 +46,33 @@ fn backup_restore_copy_and_prune_survive_a_faulty_network() {
     let repo = Repository::init(b.clone(), &secret(), fast_init()).expect("init");
     let dump = text(3 << 20, 3);
     let first = repo
-        .backup(BackupOptions {
-            paths: vec![src.clone()],
-            streams: vec![StreamSource::from_reader(
-                "db/dump.sql",
-                std::io::Cursor::new(dump.clone()),
-            )],
-            ..Default::default()
-        })
+        .backup(
+            BackupOptions::default()
+                .paths(vec![src.clone()])
+                .streams(vec![StreamSource::from_reader(
+                    "db/dump.sql",
+                    std::io::Cursor::new(dump.clone()),
+                )]),
+        )
         .expect("backup through faults");
     std::fs::write(src.join("later.txt"), b"second backup").expect("write");
     let second = repo
-        .backup(BackupOptions {
-            paths: vec![src.clone()],
-            ..Default::default()
-        })
+        .backup(BackupOptions::default().paths(vec![src.clone()]))
         .expect("second backup through faults");
     let out = tmp.path().join("out");
-    repo.restore(
-        &second.id,
-        RestoreOptions {
-            target: out.clone(),
-            ..Default::default()
-        },
-    )
-    .expect("restore through faults");
+    repo.restore(&second.id, RestoreOptions::default().target(out.clone()))
+        .expect("restore through faults");
     assert_same_tree(&src, &restored(&out, &src));
     let copy_b = backend(&proxy.endpoint, "s3://faulty/copy", 30);
     let copy = Repository::init(copy_b, &secret(), fast_init()).expect("init copy");
-    repo.copy_to(&copy, &[]).expect("copy through faults");
+    repo.copy(&copy, cairn::CopyOptions::default())
+        .expect("copy through faults");
     copy_b_check(&m, "s3://faulty/copy", 2);
     repo.backend()
         .delete(cairn::FileKind::Snapshot, &first.id.to_hex())
         .expect("forget");
-    repo.prune(&PruneOptions {
-        grace_secs: 0,
-        ..Default::default()
-    })
-    .expect("prune through faults");
+    repo.prune(PruneOptions::default().grace_secs(0))
+        .expect("prune through faults");
     let kinds: std::collections::HashSet<Fault> = proxy.injected().into_iter().collect();
     eprintln!(
         "{} requests, {} faults injected",
@@ -98,17 +87,13 @@ fn backup_restore_copy_and_prune_survive_a_faulty_network() {
     // Checked over a clean connection: nothing is damaged.
     let direct = Repository::open(backend(&m.endpoint, "s3://faulty/repo", 1), &secret())
         .expect("open direct");
-    let report = direct.check(Some(Subset::All)).expect("check");
+    let report = direct
+        .check(cairn::CheckOptions::default().read_data(Some(Subset::All)))
+        .expect("check");
     assert!(report.is_clean(), "{:?}", report.problems);
     let out2 = tmp.path().join("out2");
     direct
-        .restore(
-            &second.id,
-            RestoreOptions {
-                target: out2.clone(),
-                ..Default::default()
-            },
-        )
+        .restore(&second.id, RestoreOptions::default().target(out2.clone()))
         .expect("restore");
     assert_same_tree(&src, &restored(&out2, &src));
 }
@@ -116,7 +101,10 @@ fn backup_restore_copy_and_prune_survive_a_faulty_network() {
 fn copy_b_check(m: &Moto, location: &str, snapshots: usize) {
     let r = Repository::open(backend(&m.endpoint, location, 1), &secret()).expect("open copy");
     assert_eq!(r.snapshots().expect("list").len(), snapshots);
-    assert!(r.check(Some(Subset::All)).expect("check").is_clean());
+    assert!(r
+        .check(cairn::CheckOptions::default().read_data(Some(Subset::All)))
+        .expect("check")
+        .is_clean());
 }
 
 #[test]

@@ -14,10 +14,7 @@ fn setup() -> (tempfile::TempDir, PathBuf, cairn::SnapshotId) {
     std::fs::write(src.join("b.txt"), text(1 << 20, 2)).expect("write");
     let (_b, repo) = local_repo(&tmp.path().join("repo"));
     let res = repo
-        .backup(BackupOptions {
-            paths: vec![src],
-            ..Default::default()
-        })
+        .backup(BackupOptions::default().paths(vec![src]))
         .expect("backup");
     (tmp, PathBuf::from("repo"), res.id)
 }
@@ -46,14 +43,8 @@ fn reopen(tmp: &Path) -> cairn::Result<Repository> {
 
 fn restore_all(repo: &Repository, id: &cairn::SnapshotId, tmp: &Path) -> cairn::Result<()> {
     let target = tmp.join(format!("out-{}", rand_suffix()));
-    repo.restore(
-        id,
-        RestoreOptions {
-            target,
-            ..Default::default()
-        },
-    )
-    .map(|_| ())
+    repo.restore(id, RestoreOptions::default().target(target))
+        .map(|_| ())
 }
 
 fn rand_suffix() -> u64 {
@@ -146,7 +137,7 @@ fn tampered_index_and_snapshot_are_corrupt() {
     let err = restore_all(&repo, &id, tmp.path()).expect_err("blobs are unknown");
     assert!(matches!(err, Error::NotFound { .. }), "{err}");
     assert!(repo
-        .check(None)
+        .check(cairn::CheckOptions::default())
         .expect("check")
         .problems
         .iter()

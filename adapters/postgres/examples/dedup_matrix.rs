@@ -18,14 +18,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 fn pack_bytes(repo: &Repository) -> u64 {
-    repo.stats().map(|s| s.pack_bytes).unwrap_or(0)
+    repo.stats(cairn::StatsOptions::default())
+        .map(|s| s.pack_bytes)
+        .unwrap_or(0)
 }
 
-fn backup(repo: &Repository, path: &Path) -> cairn::Result<cairn::BackupResult> {
-    let mut opts = BackupOptions {
-        parent: ParentChoice::None,
-        ..Default::default()
-    };
+fn backup(repo: &Repository, path: &Path) -> cairn::Result<cairn::BackupReport> {
+    let mut opts = BackupOptions::default().parent(ParentChoice::None);
     if path.is_dir() {
         opts.paths = vec![path.to_path_buf()];
     } else {
@@ -51,11 +50,9 @@ fn main() -> cairn::Result<()> {
         };
         let profiles = BTreeMap::from([("files".to_string(), p), ("database".to_string(), p)]);
         let b = Arc::new(ObjectBackend::memory()?);
-        let init = InitOptions {
-            argon2: Argon2Params::insecure_for_tests(),
-            profiles: Some(profiles),
-            ..Default::default()
-        };
+        let init = InitOptions::default()
+            .argon2(Argon2Params::insecure_for_tests())
+            .profiles(Some(profiles));
         let repo = Repository::init(b, &Secret::passphrase("bench"), init)?;
         backup(&repo, Path::new(day1))?;
         let before = pack_bytes(&repo);

@@ -2,7 +2,7 @@
 
 use crate::tools::psql;
 use crate::{dump_stream, PgConn, Tools, GLOBALS_STREAM};
-use cairn::{BackupOptions, BackupResult, Error, ParentChoice, Repository, Result, StreamSource};
+use cairn::{BackupOptions, BackupReport, Error, ParentChoice, Repository, Result, StreamSource};
 use std::collections::BTreeMap;
 
 /// What to back up.
@@ -91,7 +91,7 @@ fn chosen(o: &PgBackupOptions, have: &[(String, u64)]) -> Result<Vec<(String, u6
 /// tool's stdout: uncompressed so that chunks repeat from day to day. A
 /// failing or killed `pg_dump` fails the backup with its stderr, and no
 /// snapshot is written.
-pub fn backup(repo: &Repository, o: &PgBackupOptions) -> Result<BackupResult> {
+pub fn backup(repo: &Repository, o: &PgBackupOptions) -> Result<BackupReport> {
     let pg_dump_version = o.tools.version("pg_dump")?;
     let maint = maintenance_db(&o.conn);
     let server_version = psql(
@@ -143,15 +143,15 @@ pub fn backup(repo: &Repository, o: &PgBackupOptions) -> Result<BackupResult> {
             .insert("format".into(), "custom, uncompressed".into());
         streams.push(s);
     }
-    repo.backup(BackupOptions {
-        streams,
-        tags: o.tags.clone(),
-        host: o.host.clone(),
-        time_ns: o.time_ns,
-        parent: ParentChoice::None,
-        source: Some("postgres".into()),
-        info,
-        progress: o.progress.clone(),
-        ..Default::default()
-    })
+    repo.backup(
+        BackupOptions::default()
+            .streams(streams)
+            .tags(o.tags.clone())
+            .host(o.host.clone())
+            .time_ns(o.time_ns)
+            .parent(ParentChoice::None)
+            .source(Some("postgres".into()))
+            .info(info)
+            .progress(o.progress.clone()),
+    )
 }

@@ -55,7 +55,9 @@ pub fn verify(
             .count();
         // Read the whole stream back: every chunk is decrypted and its
         // hash checked, not just the table of contents.
-        let bytes = repo.dump(snapshot, &dump_stream(&db), &mut std::io::sink())?;
+        let bytes = repo
+            .dump(snapshot, &dump_stream(&db), &mut std::io::sink())?
+            .bytes;
         let tables = match scratch {
             Some(conn) => Some(scratch_restore(repo, snapshot, tools, conn, &db)?),
             None => None,

@@ -4,7 +4,7 @@ use crate::bucket::{attributes_to_info, Bucket};
 use crate::info;
 use crate::names::{directory_prefixes, stream_name};
 use cairn::{
-    BackupOptions, BackupResult, Content, Excludes, NodeKind, ParentChoice, Repository, Result,
+    BackupOptions, BackupReport, Content, Excludes, NodeKind, ParentChoice, Repository, Result,
     S3Options, StreamSource,
 };
 use std::collections::{BTreeMap, HashMap};
@@ -78,7 +78,7 @@ fn same_version(prev: &BTreeMap<String, String>, now: &BTreeMap<String, String>)
 /// Backs up the objects under `s3://bucket[/prefix]` into a new snapshot.
 /// A bucket listing is not atomic: objects written during the backup may
 /// or may not be included (see docs/adapters/s3.md).
-pub fn backup(repo: &Repository, o: &S3BackupOptions) -> Result<BackupResult> {
+pub fn backup(repo: &Repository, o: &S3BackupOptions) -> Result<BackupReport> {
     let bucket = Arc::new(Bucket::open(&o.url, &o.s3)?);
     let excludes = Excludes::new(&o.excludes)?;
     let metas: Vec<_> = bucket
@@ -145,16 +145,16 @@ pub fn backup(repo: &Repository, o: &S3BackupOptions) -> Result<BackupResult> {
             std::io::empty(),
         ));
     }
-    repo.backup(BackupOptions {
-        streams,
-        tags: o.tags.clone(),
-        host: o.host.clone(),
-        parent: ParentChoice::None,
-        source: Some("s3".into()),
-        info: snap_info,
-        progress: o.progress.clone(),
-        ..Default::default()
-    })
+    repo.backup(
+        BackupOptions::default()
+            .streams(streams)
+            .tags(o.tags.clone())
+            .host(o.host.clone())
+            .parent(ParentChoice::None)
+            .source(Some("s3".into()))
+            .info(snap_info)
+            .progress(o.progress.clone()),
+    )
 }
 
 /// A stream that GETs the object only when its turn comes, and records the

@@ -22,10 +22,7 @@ fn repo() -> Repository {
     Repository::init(
         b,
         &Secret::passphrase("x"),
-        InitOptions {
-            argon2: Argon2Params::insecure_for_tests(),
-            ..Default::default()
-        },
+        InitOptions::default().argon2(Argon2Params::insecure_for_tests()),
     )
     .expect("init")
 }

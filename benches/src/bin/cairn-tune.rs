@@ -40,22 +40,18 @@ fn run(sample: &Sample, avg_kib: u32, level: i32, threads: usize) -> cairn::Resu
         max_size: avg * 4,
     };
     let profiles = BTreeMap::from([("files".to_string(), p), ("database".to_string(), p)]);
-    let init = InitOptions {
-        argon2: Argon2Params::insecure_for_tests(),
-        profiles: Some(profiles),
-        compression_level: level,
-        ..Default::default()
-    };
+    let init = InitOptions::default()
+        .argon2(Argon2Params::insecure_for_tests())
+        .profiles(Some(profiles))
+        .compression_level(level);
     let repo = Repository::init(
         Arc::new(ObjectBackend::memory()?),
         &Secret::passphrase("tune"),
         init,
     )?;
-    let mut opts = BackupOptions {
-        parent: ParentChoice::None,
-        threads,
-        ..Default::default()
-    };
+    let mut opts = BackupOptions::default()
+        .parent(ParentChoice::None)
+        .threads(threads);
     match sample {
         Sample::Stream(d) => {
             opts.streams = vec![StreamSource::from_reader(
@@ -74,7 +70,7 @@ fn run(sample: &Sample, avg_kib: u32, level: i32, threads: usize) -> cairn::Resu
         level,
         threads,
         mbps: s.total_bytes as f64 / 1e6 / secs,
-        stored: repo.stats()?.pack_bytes,
+        stored: repo.stats(cairn::StatsOptions::default())?.pack_bytes,
         raw: s.total_bytes,
     })
 }

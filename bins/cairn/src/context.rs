@@ -147,10 +147,7 @@ fn create_default(d: &DefaultRepo) -> Result<Repository> {
     let repo = Repository::init(
         backend,
         &secret,
-        InitOptions {
-            label: "default key file".into(),
-            ..Default::default()
-        },
+        InitOptions::default().label("default key file".into()),
     )?;
     crate::err!("cairn: created a new repository at {}", d.repo.display());
     crate::err!("cairn: its key is in {}", d.key.display());

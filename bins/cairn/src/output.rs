@@ -50,7 +50,7 @@ pub fn summary_json(s: &cairn::Summary) -> serde_json::Value {
 }
 
 /// The `summary` line of a command that wrote a snapshot.
-pub fn snapshot_summary(res: &cairn::BackupResult) {
+pub fn snapshot_summary(res: &cairn::BackupReport) {
     let mut v = snapshot_json(&res.id, &res.snapshot);
     v["message_type"] = "summary".into();
     v["snapshot_id"] = res.id.to_hex().into();

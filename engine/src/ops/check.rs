@@ -101,8 +101,20 @@ pub struct Affected {
     pub path: String,
 }
 
+/// Options for [`Repository::check`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct CheckOptions {
+    /// Read back and verify pack contents too: all packs, a share, or one
+    /// part of N; `None` checks structure only.
+    pub read_data: Option<Subset>,
+}
+
+super::setters!(CheckOptions { read_data: Option<Subset> });
+
 /// The outcome of a check.
 #[derive(Clone, Debug, Default, serde::Serialize)]
+#[non_exhaustive]
 pub struct CheckReport {
     /// Snapshots checked.
     pub snapshots: u64,
@@ -138,7 +150,23 @@ impl CheckReport {
 impl Repository {
     /// Checks the repository. `read_data`: which packs to read back
     /// (`None` = structure only).
-    pub fn check(&self, read_data: Option<Subset>) -> Result<CheckReport> {
+    ///
+    /// ```
+    /// # fn main() -> cairn::Result<()> {
+    /// # use std::sync::Arc;
+    /// # let opts = cairn::InitOptions::default().argon2(cairn::Argon2Params::insecure_for_tests());
+    /// # let secret = cairn::Secret::passphrase("example");
+    /// # let repo = cairn::Repository::init(Arc::new(cairn::ObjectBackend::memory()?), &secret, opts.clone())?;
+    /// # let stream = cairn::StreamSource::from_reader("db/dump.sql", &b"CREATE TABLE t();"[..]);
+    /// # let first = repo.backup(cairn::BackupOptions::default().streams(vec![stream]))?;
+    /// let report = repo.check(cairn::CheckOptions::default().read_data(Some(cairn::Subset::All)))?;
+    /// assert!(report.is_clean());
+    /// assert_eq!(report.snapshots, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn check(&self, opts: CheckOptions) -> Result<CheckReport> {
+        let read_data = opts.read_data;
         self.reload_index()?;
         let mut r = CheckReport::default();
         for p in self.index_problems() {
@@ -521,7 +549,7 @@ mod tests {
                 info: Default::default(),
             };
             repo.save_snapshot(&snap).expect("snapshot");
-            let r = repo.check(None).expect("check");
+            let r = repo.check(crate::CheckOptions::default()).expect("check");
             assert!(
                 r.problems.iter().any(|p| p.kind == "tree"),
                 "{names:?}: {:?}",

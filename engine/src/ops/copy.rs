@@ -13,8 +13,21 @@ use std::collections::{HashMap, HashSet};
 /// Key under which a copied snapshot records its source snapshot.
 pub const COPIED_FROM: &str = "copied_from";
 
+/// Options for [`Repository::copy`].
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct CopyOptions {
+    /// The snapshots to copy; empty copies all.
+    pub snapshots: Vec<SnapshotId>,
+}
+
+super::setters!(CopyOptions {
+    snapshots: Vec<SnapshotId>,
+});
+
 /// What a copy did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct CopyReport {
     /// Snapshots written to the target.
     pub snapshots_copied: u64,
@@ -88,13 +101,31 @@ impl Copier<'_> {
 }
 
 impl Repository {
-    /// Copies snapshots (all when `only` is empty) to `target`. Snapshots
+    /// Copies snapshots (all when `opts.snapshots` is empty) to `target`. Snapshots
     /// already copied (recorded in the copy's `info`) are skipped. When
     /// both repositories share the chunking secret (see
     /// `InitOptions::chunking_secret`), blob ids are the same and only
     /// blobs the target lacks are read; otherwise every chunk is read and
     /// renamed under the target's key, and only new ones are stored.
-    pub fn copy_to(&self, target: &Repository, only: &[SnapshotId]) -> Result<CopyReport> {
+    ///
+    /// ```
+    /// # fn main() -> cairn::Result<()> {
+    /// # use std::sync::Arc;
+    /// # let opts = cairn::InitOptions::default().argon2(cairn::Argon2Params::insecure_for_tests());
+    /// # let secret = cairn::Secret::passphrase("example");
+    /// # let repo = cairn::Repository::init(Arc::new(cairn::ObjectBackend::memory()?), &secret, opts.clone())?;
+    /// # let stream = cairn::StreamSource::from_reader("db/dump.sql", &b"CREATE TABLE t();"[..]);
+    /// # let first = repo.backup(cairn::BackupOptions::default().streams(vec![stream]))?;
+    /// let mirror = cairn::Repository::init(Arc::new(cairn::ObjectBackend::memory()?), &secret, opts)?;
+    /// let report = repo.copy(&mirror, cairn::CopyOptions::default())?;
+    /// assert_eq!(report.snapshots_copied, 1);
+    /// // Copied snapshots are recorded: a second run copies nothing.
+    /// assert_eq!(repo.copy(&mirror, cairn::CopyOptions::default())?.snapshots_copied, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn copy(&self, target: &Repository, opts: CopyOptions) -> Result<CopyReport> {
+        let only = &opts.snapshots[..];
         let mut report = CopyReport::default();
         let present: HashSet<String> = target
             .readable_snapshots()?

@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 
 /// Options for [`Repository::prune`].
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct PruneOptions {
     /// Planned packs are deleted by a prune at least this long after they
     /// were planned (storage clock). 0 deletes in the same run when no
@@ -42,8 +43,16 @@ impl Default for PruneOptions {
     }
 }
 
+super::setters!(PruneOptions {
+    grace_secs: i64,
+    repack_threshold: f64,
+    dry_run: bool,
+    stale_session_secs: i64,
+});
+
 /// What prune did (or, with `dry_run`, would do).
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[non_exhaustive]
 pub struct PruneReport {
     /// Blobs referenced by snapshots.
     pub referenced_blobs: u64,
@@ -113,7 +122,23 @@ fn now_ns() -> i64 {
 impl Repository {
     /// Plans unreferenced packs for deletion, repacks mostly unused ones,
     /// and deletes the packs of earlier plans that are due.
-    pub fn prune(&self, opts: &PruneOptions) -> Result<PruneReport> {
+    ///
+    /// ```
+    /// # fn main() -> cairn::Result<()> {
+    /// # use std::sync::Arc;
+    /// # let opts = cairn::InitOptions::default().argon2(cairn::Argon2Params::insecure_for_tests());
+    /// # let secret = cairn::Secret::passphrase("example");
+    /// # let repo = cairn::Repository::init(Arc::new(cairn::ObjectBackend::memory()?), &secret, opts.clone())?;
+    /// # let stream = cairn::StreamSource::from_reader("db/dump.sql", &b"CREATE TABLE t();"[..]);
+    /// # let first = repo.backup(cairn::BackupOptions::default().streams(vec![stream]))?;
+    /// repo.forget(cairn::ForgetOptions::default().ids(vec![first.id]))?;
+    /// let report = repo.prune(cairn::PruneOptions::default().grace_secs(0))?;
+    /// assert!(report.packs_deleted >= 1, "{report:?}");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn prune(&self, opts: PruneOptions) -> Result<PruneReport> {
+        let opts = &opts;
         if !opts.dry_run {
             self.ensure_may_delete("prune")?;
         }

@@ -8,8 +8,14 @@ use crate::repo::Repository;
 use rayon::prelude::*;
 use std::collections::HashSet;
 
+/// Options for [`Repository::repair_index`] (none yet).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct RepairOptions {}
+
 /// What a repair did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct RepairReport {
     /// Packs whose headers were read into the new index.
     pub packs_indexed: u64,
@@ -28,7 +34,22 @@ impl Repository {
     /// Reads the header of every pack in storage (except packs a deletion
     /// plan names) and writes index files listing them all; then deletes
     /// the old index files (kept in append-only sessions).
-    pub fn repair_index(&self) -> Result<RepairReport> {
+    ///
+    /// ```
+    /// # fn main() -> cairn::Result<()> {
+    /// # use std::sync::Arc;
+    /// # let opts = cairn::InitOptions::default().argon2(cairn::Argon2Params::insecure_for_tests());
+    /// # let secret = cairn::Secret::passphrase("example");
+    /// # let repo = cairn::Repository::init(Arc::new(cairn::ObjectBackend::memory()?), &secret, opts.clone())?;
+    /// # let stream = cairn::StreamSource::from_reader("db/dump.sql", &b"CREATE TABLE t();"[..]);
+    /// # let first = repo.backup(cairn::BackupOptions::default().streams(vec![stream]))?;
+    /// let report = repo.repair_index(cairn::RepairOptions::default())?;
+    /// assert!(report.packs_indexed >= 1);
+    /// assert!(repo.check(cairn::CheckOptions::default())?.is_clean());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn repair_index(&self, _opts: RepairOptions) -> Result<RepairReport> {
         let readable = self.plans()?;
         let readable_names: HashSet<&String> = readable.iter().map(|(n, _)| n).collect();
         let damaged_plans: Vec<String> = self

@@ -4,9 +4,15 @@ use crate::backend::FileKind;
 use crate::error::Result;
 use crate::repo::Repository;
 
+/// Options for [`Repository::stats`] (none yet).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct StatsOptions {}
+
 /// Sizes and counts of a repository.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-pub struct RepoStats {
+#[non_exhaustive]
+pub struct StatsReport {
     /// Number of snapshots.
     pub snapshots: u64,
     /// Number of pack files.
@@ -27,7 +33,22 @@ pub struct RepoStats {
 
 impl Repository {
     /// Computes statistics from the index and snapshot summaries.
-    pub fn stats(&self) -> Result<RepoStats> {
+    ///
+    /// ```
+    /// # fn main() -> cairn::Result<()> {
+    /// # use std::sync::Arc;
+    /// # let opts = cairn::InitOptions::default().argon2(cairn::Argon2Params::insecure_for_tests());
+    /// # let secret = cairn::Secret::passphrase("example");
+    /// # let repo = cairn::Repository::init(Arc::new(cairn::ObjectBackend::memory()?), &secret, opts.clone())?;
+    /// # let stream = cairn::StreamSource::from_reader("db/dump.sql", &b"CREATE TABLE t();"[..]);
+    /// # let first = repo.backup(cairn::BackupOptions::default().streams(vec![stream]))?;
+    /// let stats = repo.stats(cairn::StatsOptions::default())?;
+    /// assert_eq!(stats.snapshots, 1);
+    /// assert!(stats.pack_bytes > 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn stats(&self, _opts: StatsOptions) -> Result<StatsReport> {
         let (snaps, damaged) = self.readable_snapshots()?;
         for e in damaged {
             tracing::warn!("{e}; not counted");
@@ -36,7 +57,7 @@ impl Repository {
         let idx = self.index();
         let unique = idx.data_raw_bytes();
         let blobs = idx.len() as u64;
-        Ok(RepoStats {
+        Ok(StatsReport {
             snapshots: snaps.len() as u64,
             packs: packs.len() as u64,
             pack_bytes: packs.iter().map(|(_, s)| s).sum(),

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 /// Options for [`Repository::init`].
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct InitOptions {
     /// Argon2id cost for passphrase slots.
     pub argon2: Argon2Params,
@@ -30,6 +31,16 @@ pub struct InitOptions {
     /// Forbid deletions (forget, prune, key removal) for every client.
     pub append_only: bool,
 }
+
+crate::ops::setters!(InitOptions {
+    argon2: Argon2Params,
+    label: String,
+    compression_level: i32,
+    profiles: Option<std::collections::BTreeMap<String, crate::chunker::ChunkerParams>>,
+    pack_size: u32,
+    chunking_secret: Option<ChunkingSecret>,
+    append_only: bool,
+});
 
 impl Default for InitOptions {
     fn default() -> Self {

@@ -11,11 +11,9 @@ pub fn secret() -> Secret {
 }
 
 pub fn fast_init() -> InitOptions {
-    InitOptions {
-        argon2: Argon2Params::insecure_for_tests(),
-        pack_size: 1 << 20,
-        ..Default::default()
-    }
+    InitOptions::default()
+        .argon2(Argon2Params::insecure_for_tests())
+        .pack_size(1 << 20)
 }
 
 pub fn memory_repo() -> (Arc<dyn Backend>, Repository) {

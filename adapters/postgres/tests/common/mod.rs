@@ -6,9 +6,6 @@ use std::sync::Arc;
 /// A fresh in-memory repository with cheap key derivation.
 pub fn repo() -> Repository {
     let b = Arc::new(ObjectBackend::memory().expect("backend"));
-    let opts = InitOptions {
-        argon2: Argon2Params::insecure_for_tests(),
-        ..Default::default()
-    };
+    let opts = InitOptions::default().argon2(Argon2Params::insecure_for_tests());
     Repository::init(b, &Secret::passphrase("x"), opts).expect("init")
 }

@@ -35,19 +35,19 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
         progress::scan_totals(abs, ex, reporter.counters.clone());
     }
     let cancel = crate::signals::stop_flag();
-    let result = repo.backup(BackupOptions {
-        paths: a.paths.clone(),
-        streams,
-        excludes,
-        tags: a.tag.clone(),
-        host: a.host.clone(),
-        time_ns,
-        parent,
-        threads: a.threads,
-        progress: Some(reporter.counters.clone()),
-        cancel: Some(cancel),
-        ..Default::default()
-    });
+    let result = repo.backup(
+        BackupOptions::default()
+            .paths(a.paths.clone())
+            .streams(streams)
+            .excludes(excludes)
+            .tags(a.tag.clone())
+            .host(a.host.clone())
+            .time_ns(time_ns)
+            .parent(parent)
+            .threads(a.threads)
+            .progress(Some(reporter.counters.clone()))
+            .cancel(Some(cancel)),
+    );
     drop(reporter);
     let res = result?;
     for w in &res.warnings {

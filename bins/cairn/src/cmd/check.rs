@@ -13,7 +13,7 @@ pub fn run(g: &Global, a: &CheckArgs) -> Result<ExitCode> {
         (None, false) => None,
     };
     let repo = context::open(g)?;
-    let r = repo.check(subset)?;
+    let r = repo.check(cairn::CheckOptions::default().read_data(subset))?;
     if g.json {
         let mut v = serde_json::to_value(&r)?;
         v["message_type"] = "check".into();

@@ -27,11 +27,14 @@ pub fn run(g: &Global, a: &ForgetArgs) -> Result<ExitCode> {
         return forget_ids(g, &repo, a);
     }
     let snaps: std::collections::HashMap<_, _> = repo.readable_snapshots()?.0.into_iter().collect();
-    let decisions = repo.forget(&ForgetOptions {
-        policy,
-        group_by: GroupBy::parse(&a.group_by)?,
-        dry_run: a.dry_run,
-    })?;
+    let decisions = repo
+        .forget(
+            ForgetOptions::default()
+                .policy(policy)
+                .group_by(GroupBy::parse(&a.group_by)?)
+                .dry_run(a.dry_run),
+        )?
+        .decisions;
     if g.json {
         let v: Vec<_> = decisions
             .iter()
@@ -80,7 +83,9 @@ fn forget_ids(g: &Global, repo: &cairn::Repository, a: &ForgetArgs) -> Result<Ex
         .iter()
         .map(|s| repo.resolve_snapshot(s))
         .collect::<cairn::Result<Vec<_>>>()?;
-    let removed = repo.forget_ids(&ids, a.dry_run)?;
+    let removed = repo
+        .forget(ForgetOptions::default().ids(ids).dry_run(a.dry_run))?
+        .removed;
     if g.json {
         let v: Vec<_> = removed
             .iter()

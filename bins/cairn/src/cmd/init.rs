@@ -36,22 +36,20 @@ pub fn run(g: &Global, a: &InitArgs) -> Result<ExitCode> {
     if let Some(k) = a.database_chunk_kib {
         profiles.insert(cairn::PROFILE_DATABASE.to_string(), custom(k));
     }
-    let opts = InitOptions {
-        profiles: Some(profiles),
-        compression_level: a.compression,
-        pack_size: a.pack_size.saturating_mul(1 << 20),
-        label: "initial key".into(),
-        append_only: a.append_only,
-        chunking_secret: match &a.copy_chunker_params_from {
+    let opts = InitOptions::default()
+        .profiles(Some(profiles))
+        .compression_level(a.compression)
+        .pack_size(a.pack_size.saturating_mul(1 << 20))
+        .label("initial key".into())
+        .append_only(a.append_only)
+        .chunking_secret(match &a.copy_chunker_params_from {
             Some(from) => Some(
                 context::open_other(g, from, "CAIRN_FROM_")?
                     .config()
                     .chunking_secret,
             ),
             None => None,
-        },
-        ..Default::default()
-    };
+        });
     let repo = Repository::init(backend, &secret, opts)?;
     if g.json {
         crate::output::json(&serde_json::json!({

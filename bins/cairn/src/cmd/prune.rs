@@ -49,20 +49,19 @@ pub fn run(g: &Global, a: &PruneArgs) -> Result<ExitCode> {
     };
     let stale_session_secs = parse_duration(&a.stale_session)?;
     let repo = context::open(g)?;
-    let mut opts = PruneOptions {
-        grace_secs,
-        repack_threshold: a.repack_threshold,
-        dry_run: true,
-        stale_session_secs,
-    };
+    let mut opts = PruneOptions::default()
+        .grace_secs(grace_secs)
+        .repack_threshold(a.repack_threshold)
+        .dry_run(true)
+        .stale_session_secs(stale_session_secs);
     // Say what will be freed before freeing it.
-    let plan = repo.prune(&opts)?;
+    let plan = repo.prune(opts.clone())?;
     show(g, &plan, "plan");
     if a.dry_run {
         return super::ok();
     }
     opts.dry_run = false;
-    let done = repo.prune(&opts)?;
+    let done = repo.prune(opts.clone())?;
     show(g, &done, "summary");
     if done.plans_waiting > 0 && !g.json {
         crate::out!("planned packs are deleted by a prune run after the grace period ({}) once no older backup is running", a.grace);

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 pub fn index(g: &Global) -> Result<ExitCode> {
     let repo = context::open(g)?;
-    let r = repo.repair_index()?;
+    let r = repo.repair_index(cairn::RepairOptions::default())?;
     if g.json {
         let mut v = serde_json::to_value(&r)?;
         v["message_type"] = "summary".into();

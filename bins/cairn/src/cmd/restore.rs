@@ -32,15 +32,14 @@ pub fn run(g: &Global, a: &RestoreArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
     let res = repo.restore(
         &id,
-        RestoreOptions {
-            target: target.clone(),
-            include: a.include.clone(),
-            overwrite,
-            delete: a.delete,
-            verify: a.verify,
-            owners,
-            progress: Some(reporter.counters.clone()),
-        },
+        RestoreOptions::default()
+            .target(target.clone())
+            .include(a.include.clone())
+            .overwrite(overwrite)
+            .delete(a.delete)
+            .verify(a.verify)
+            .owners(owners)
+            .progress(Some(reporter.counters.clone())),
     );
     drop(reporter);
     let s = res?;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 pub fn run(g: &Global) -> Result<ExitCode> {
     let repo = context::open(g)?;
-    let s = repo.stats()?;
+    let s = repo.stats(cairn::StatsOptions::default())?;
     if g.json {
         output::json(&serde_json::to_value(&s)?);
         return super::ok();

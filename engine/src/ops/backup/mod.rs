@@ -37,6 +37,7 @@ pub enum ParentChoice {
 
 /// What to back up and how.
 #[derive(Default)]
+#[non_exhaustive]
 pub struct BackupOptions {
     /// Files and directories.
     pub paths: Vec<PathBuf>,
@@ -69,9 +70,26 @@ pub struct BackupOptions {
     pub cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
+crate::ops::setters!(BackupOptions {
+    paths: Vec<PathBuf>,
+    streams: Vec<StreamSource>,
+    excludes: Vec<String>,
+    tags: Vec<String>,
+    host: Option<String>,
+    time_ns: Option<i64>,
+    parent: ParentChoice,
+    source: Option<String>,
+    info: BTreeMap<String, String>,
+    threads: usize,
+    progress: Option<Arc<crate::Progress>>,
+    session: crate::gc::SessionOptions,
+    cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
+});
+
 /// What a backup produced.
 #[derive(Debug)]
-pub struct BackupResult {
+#[non_exhaustive]
+pub struct BackupReport {
     /// Id of the new snapshot.
     pub id: SnapshotId,
     /// The snapshot as stored.
@@ -88,7 +106,7 @@ pub struct BackupResult {
 /// Snapshot `info` key: how many files changed while they were read.
 pub const INFO_CHANGED: &str = "files_changed_during_read";
 
-impl BackupResult {
+impl BackupReport {
     /// True when everything was read as it was: no warnings, no file
     /// changed while read. The CLI's exit code 3 is the opposite.
     pub fn complete(&self) -> bool {
@@ -112,8 +130,31 @@ impl Repository {
     /// at any point leaves no snapshot that references missing data. A
     /// source command that fails, or any storage error, fails the whole
     /// backup and no snapshot is written. Files that cannot be read are
-    /// skipped and reported in [`BackupResult::warnings`].
-    pub fn backup(&self, mut opts: BackupOptions) -> Result<BackupResult> {
+    /// skipped and reported in [`BackupReport::warnings`].
+    ///
+    /// ```
+    /// # fn main() -> cairn::Result<()> {
+    /// # use std::sync::Arc;
+    /// # let opts = cairn::InitOptions::default().argon2(cairn::Argon2Params::insecure_for_tests());
+    /// # let secret = cairn::Secret::passphrase("example");
+    /// # let repo = cairn::Repository::init(Arc::new(cairn::ObjectBackend::memory()?), &secret, opts.clone())?;
+    /// # let stream = cairn::StreamSource::from_reader("db/dump.sql", &b"CREATE TABLE t();"[..]);
+    /// # let first = repo.backup(cairn::BackupOptions::default().streams(vec![stream]))?;
+    /// let dir = std::env::temp_dir().join(format!("cairn-backup-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// std::fs::write(dir.join("notes.txt"), b"hello")?;
+    /// let report = repo.backup(
+    ///     cairn::BackupOptions::default()
+    ///         .paths(vec![dir.clone()])
+    ///         .tags(vec!["nightly".into()]),
+    /// )?;
+    /// assert!(report.complete());
+    /// assert_eq!(report.snapshot.tags, vec!["nightly".to_string()]);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn backup(&self, mut opts: BackupOptions) -> Result<BackupReport> {
         let started = Instant::now();
         if opts.paths.is_empty() && opts.streams.is_empty() {
             return Err(Error::invalid(
@@ -195,7 +236,7 @@ impl Repository {
         session.confirm_alive()?;
         let id = self.save_snapshot(&snapshot)?;
         drop(session);
-        Ok(BackupResult {
+        Ok(BackupReport {
             id,
             snapshot,
             warnings,

@@ -11,12 +11,41 @@ use std::io::Write;
 /// write it in order.
 const DUMP_BATCH_BYTES: u64 = 32 << 20;
 
+/// What [`Repository::dump`] wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DumpReport {
+    /// Bytes written.
+    pub bytes: u64,
+}
+
 impl Repository {
     /// Writes a file's or stream's content to `out`, in order, fetching
     /// chunks pack by pack in parallel. Returns the bytes written.
-    pub fn dump(&self, snapshot: &SnapshotId, path: &str, out: &mut dyn Write) -> Result<u64> {
+    ///
+    /// ```
+    /// # fn main() -> cairn::Result<()> {
+    /// # use std::sync::Arc;
+    /// # let opts = cairn::InitOptions::default().argon2(cairn::Argon2Params::insecure_for_tests());
+    /// # let secret = cairn::Secret::passphrase("example");
+    /// # let repo = cairn::Repository::init(Arc::new(cairn::ObjectBackend::memory()?), &secret, opts.clone())?;
+    /// # let stream = cairn::StreamSource::from_reader("db/dump.sql", &b"CREATE TABLE t();"[..]);
+    /// # let first = repo.backup(cairn::BackupOptions::default().streams(vec![stream]))?;
+    /// let mut out = Vec::new();
+    /// let report = repo.dump(&first.id, "db/dump.sql", &mut out)?;
+    /// assert_eq!((out.as_slice(), report.bytes), (&b"CREATE TABLE t();"[..], 17));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn dump(
+        &self,
+        snapshot: &SnapshotId,
+        path: &str,
+        out: &mut dyn Write,
+    ) -> Result<DumpReport> {
         let node = self.find_path(snapshot, path)?;
-        self.dump_node(&node, out)
+        let bytes = self.dump_node(&node, out)?;
+        Ok(DumpReport { bytes })
     }
 
     /// As [`Repository::dump`], for a node already at hand (adapters that

@@ -8,6 +8,7 @@
 
 mod apply;
 mod dump;
+pub use dump::DumpReport;
 mod target;
 mod verify;
 mod write;
@@ -69,6 +70,7 @@ pub enum Owners {
 
 /// What to restore and where.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct RestoreOptions {
     /// Directory to restore into (created if missing).
     pub target: PathBuf,
@@ -88,9 +90,27 @@ pub struct RestoreOptions {
     pub progress: Option<Arc<crate::Progress>>,
 }
 
+crate::ops::setters!(RestoreOptions {
+    target: PathBuf,
+    include: Vec<String>,
+    overwrite: Overwrite,
+    delete: bool,
+    verify: bool,
+    owners: Owners,
+    progress: Option<Arc<crate::Progress>>,
+});
+
+impl RestoreOptions {
+    /// Options that restore into `target`, everything else default.
+    pub fn new(target: impl Into<PathBuf>) -> Self {
+        Self::default().target(target.into())
+    }
+}
+
 /// What a restore did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct RestoreSummary {
+#[non_exhaustive]
+pub struct RestoreReport {
     /// Files and streams written.
     pub files: u64,
     /// Directories created or reused.
@@ -117,7 +137,7 @@ pub struct RestoreSummary {
     pub not_applied: Vec<String>,
 }
 
-impl RestoreSummary {
+impl RestoreReport {
     /// True when everything was restored with all its metadata.
     pub fn complete(&self) -> bool {
         self.problems.is_empty() && self.not_applied.is_empty()
@@ -136,7 +156,7 @@ struct Restorer<'a> {
     opts: &'a RestoreOptions,
     target: Target,
     batch: Batch,
-    summary: RestoreSummary,
+    summary: RestoreReport,
     records: Vec<Record>,
     outcome: Outcome,
     /// First restored path of each (device, inode) with more than one link.
@@ -177,10 +197,27 @@ impl Repository {
     /// Restores a snapshot (or the included part of it) under `opts.target`.
     ///
     /// Entries that cannot be restored, and metadata that cannot be applied,
-    /// are reported in the summary ([`RestoreSummary::complete`] is false)
+    /// are reported in the summary ([`RestoreReport::complete`] is false)
     /// while the rest goes on. Damaged data stops the restore with an error
     /// that names the files it affects.
-    pub fn restore(&self, snapshot: &SnapshotId, opts: RestoreOptions) -> Result<RestoreSummary> {
+    ///
+    /// ```
+    /// # fn main() -> cairn::Result<()> {
+    /// # use std::sync::Arc;
+    /// # let opts = cairn::InitOptions::default().argon2(cairn::Argon2Params::insecure_for_tests());
+    /// # let secret = cairn::Secret::passphrase("example");
+    /// # let repo = cairn::Repository::init(Arc::new(cairn::ObjectBackend::memory()?), &secret, opts.clone())?;
+    /// # let stream = cairn::StreamSource::from_reader("db/dump.sql", &b"CREATE TABLE t();"[..]);
+    /// # let first = repo.backup(cairn::BackupOptions::default().streams(vec![stream]))?;
+    /// let target = std::env::temp_dir().join(format!("cairn-restore-doc-{}", std::process::id()));
+    /// let report = repo.restore(&first.id, cairn::RestoreOptions::new(&target).verify(true))?;
+    /// assert_eq!(std::fs::read(target.join("db/dump.sql"))?, b"CREATE TABLE t();");
+    /// assert!(report.problems.is_empty());
+    /// # std::fs::remove_dir_all(&target)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn restore(&self, snapshot: &SnapshotId, opts: RestoreOptions) -> Result<RestoreReport> {
         let snap = self.load_snapshot(snapshot)?;
         let root = self.load_tree(&snap.tree)?;
         let target = Target::open_root(&opts.target).map_err(|e| Error::io(&opts.target, e))?;
@@ -189,7 +226,7 @@ impl Repository {
             opts: &opts,
             target,
             batch: Batch::new(),
-            summary: RestoreSummary::default(),
+            summary: RestoreReport::default(),
             records: Vec::new(),
             outcome: Outcome::default(),
             links: HashMap::new(),
