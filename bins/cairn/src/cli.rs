@@ -53,7 +53,16 @@ pub struct Global {
 }
 
 impl Global {
+    /// How to open the repository's storage, from the flags.
+    pub fn backend_options(&self, create: bool) -> cairn::BackendOptions {
+        let opts = cairn::BackendOptions::default().create(create);
+        #[cfg(feature = "s3")]
+        let opts = opts.s3(self.s3());
+        opts
+    }
+
     /// S3 options from the flags.
+    #[cfg(feature = "s3")]
     pub fn s3(&self) -> cairn::S3Options {
         cairn::S3Options {
             endpoint: self.s3_endpoint.clone(),
@@ -217,6 +226,7 @@ pub enum BackupSource {
     /// Dump PostgreSQL databases (pg_dump -Fc -Z0) and globals.
     Postgres(PgBackupArgs),
     /// Back up the objects of an S3/MinIO bucket (or a prefix of it).
+    #[cfg(feature = "s3")]
     S3(S3BackupArgs),
 }
 
@@ -225,9 +235,11 @@ pub enum RestoreTarget {
     /// Restore database dumps with pg_restore.
     Postgres(PgRestoreArgs),
     /// Write a bucket backup's objects into a bucket.
+    #[cfg(feature = "s3")]
     S3(S3RestoreArgs),
 }
 
+#[cfg(feature = "s3")]
 #[derive(Args, Debug)]
 pub struct S3BackupArgs {
     /// s3://bucket[/prefix]
@@ -246,6 +258,7 @@ pub struct S3BackupArgs {
     pub parent: Option<String>,
 }
 
+#[cfg(feature = "s3")]
 #[derive(Args, Debug)]
 pub struct S3RestoreArgs {
     /// Snapshot id, prefix, or "latest".

@@ -88,7 +88,7 @@ fn no_key_error() -> anyhow::Error {
 /// Opens the configured repository.
 pub fn open(g: &Global) -> Result<Repository> {
     let (loc, is_default) = location(g)?;
-    let backend = cairn::open_backend(&loc, &cairn::BackendOptions::default().s3(g.s3()))?;
+    let backend = cairn::open_backend(&loc, &g.backend_options(false))?;
     match backend.read(cairn::FileKind::Config, "") {
         Err(e) if e.is_not_found() => return Err(cairn::Error::RepositoryNotFound(loc).into()),
         _ => {}
@@ -159,7 +159,7 @@ fn create_default(d: &DefaultRepo) -> Result<Repository> {
 /// Opens a second repository (copy target or chunker source) with the key
 /// from `{prefix}PASSWORD_FILE`, `..._COMMAND` or `..._KEY_FILE`.
 pub fn open_other(g: &Global, location: &str, prefix: &str) -> Result<Repository> {
-    let backend = cairn::open_backend(location, &cairn::BackendOptions::default().s3(g.s3()))?;
+    let backend = cairn::open_backend(location, &g.backend_options(false))?;
     let secret = secret_from_env(prefix, false)?.ok_or_else(|| {
         anyhow::anyhow!("no key for {location}: set {prefix}PASSWORD_FILE, {prefix}PASSWORD_COMMAND or {prefix}KEY_FILE")
     })?;

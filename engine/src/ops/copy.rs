@@ -162,9 +162,10 @@ impl Repository {
             };
             let tree = c.tree(&snap.tree);
             report.chunks_read += c.chunks_read;
-            let stats = writer.finish();
+            // The writer's own error is the cause; a failed send to it
+            // only says that it stopped.
+            let written = writer.finish()?;
             let tree = tree?;
-            let written = stats?;
             report.blobs_stored += written.blobs;
             report.bytes_stored += written.bytes;
             let mut copy = snap.clone();

@@ -28,7 +28,7 @@ impl Repository {
     }
 
     /// Reads a pack's header when its size is known.
-    pub fn read_pack_header_sized(
+    pub(crate) fn read_pack_header_sized(
         &self,
         id: &crate::id::PackId,
         size: u64,
@@ -48,7 +48,11 @@ impl Repository {
 
     /// Reads a byte range of a pack, and refuses a short answer: whatever
     /// the backend, the caller gets exactly the bytes it asked for.
-    pub fn read_pack_range(&self, pack: &crate::id::PackId, range: Range<u64>) -> Result<Bytes> {
+    pub(crate) fn read_pack_range(
+        &self,
+        pack: &crate::id::PackId,
+        range: Range<u64>,
+    ) -> Result<Bytes> {
         let want = range.end.saturating_sub(range.start);
         let start = range.start;
         let bytes = self

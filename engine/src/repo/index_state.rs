@@ -78,7 +78,7 @@ impl Repository {
     /// was loaded is gone: a prune rewrote the index, and packs it listed
     /// may be deleted). Plans come first, for the reason given at
     /// [`Repository::reload_index`].
-    pub fn prepare_to_write(&self) -> Result<()> {
+    pub(crate) fn prepare_to_write(&self) -> Result<()> {
         self.refresh_plans()?;
         let names = self.inner.backend.list(FileKind::Index)?;
         let new: Vec<String> = {
@@ -120,7 +120,7 @@ impl Repository {
 
     /// Applies deletion plans written since the index was loaded (backups
     /// call this after writing their session marker).
-    pub fn refresh_plans(&self) -> Result<()> {
+    pub(crate) fn refresh_plans(&self) -> Result<()> {
         let listed = self.inner.backend.list(FileKind::Plan)?;
         let mut seen = self
             .inner

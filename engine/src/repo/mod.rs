@@ -102,7 +102,7 @@ impl Repository {
     }
 
     /// Fails with [`Error::AppendOnly`] in append-only sessions.
-    pub fn ensure_may_delete(&self, what: &str) -> Result<()> {
+    pub(crate) fn ensure_may_delete(&self, what: &str) -> Result<()> {
         if self.append_only() {
             return Err(Error::AppendOnly(what.to_string()));
         }

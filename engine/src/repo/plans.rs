@@ -12,7 +12,7 @@ impl Repository {
     /// file. A damaged plan is skipped too and named by
     /// [`Repository::plan_problems`]: prune then refuses to run, and
     /// `repair index` indexes its packs again and removes it.
-    pub fn plans(&self) -> Result<Vec<(String, crate::gc::Plan)>> {
+    pub(crate) fn plans(&self) -> Result<Vec<(String, crate::gc::Plan)>> {
         let names = self.inner.backend.list(FileKind::Plan)?;
         let loaded: Vec<Result<Option<(String, crate::gc::Plan)>>> = names
             .par_iter()
@@ -43,7 +43,7 @@ impl Repository {
     }
 
     /// Deletion plans that could not be read at the last listing.
-    pub fn plan_problems(&self) -> Vec<String> {
+    pub(crate) fn plan_problems(&self) -> Vec<String> {
         self.inner
             .plan_problems
             .lock()
@@ -63,12 +63,12 @@ impl Repository {
     }
 
     /// Loads one deletion plan.
-    pub fn load_plan(&self, name: &str) -> Result<crate::gc::Plan> {
+    pub(crate) fn load_plan(&self, name: &str) -> Result<crate::gc::Plan> {
         self.load(name)
     }
 
     /// Stores a deletion plan; returns its name.
-    pub fn save_plan(&self, plan: &crate::gc::Plan) -> Result<String> {
+    pub(crate) fn save_plan(&self, plan: &crate::gc::Plan) -> Result<String> {
         self.save(plan)
     }
 }

@@ -12,7 +12,7 @@ pub fn run(g: &Global, a: &InitArgs) -> Result<ExitCode> {
         Some(p) => Secret::generate_key_file(p)?,
         None => context::init_secret()?,
     };
-    let backend = cairn::open_backend(&loc, &cairn::BackendOptions::creating().s3(g.s3()))?;
+    let backend = cairn::open_backend(&loc, &g.backend_options(true))?;
     let mut profiles = std::collections::BTreeMap::new();
     profiles.insert(
         cairn::PROFILE_FILES.to_string(),

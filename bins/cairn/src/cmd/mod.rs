@@ -14,6 +14,7 @@ mod postgres;
 mod prune;
 mod repair;
 mod restore;
+#[cfg(feature = "s3")]
 mod s3;
 mod snapshots;
 mod stats;

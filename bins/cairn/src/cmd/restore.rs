@@ -9,6 +9,7 @@ use std::process::ExitCode;
 pub fn run(g: &Global, a: &RestoreArgs) -> Result<ExitCode> {
     match &a.into {
         Some(crate::cli::RestoreTarget::Postgres(pg)) => return super::postgres::restore(g, pg),
+        #[cfg(feature = "s3")]
         Some(crate::cli::RestoreTarget::S3(s)) => return super::s3::restore(g, s),
         None => {}
     }

@@ -190,6 +190,12 @@ impl Repository {
             progress.as_deref(),
         );
         let stats = writer.finish();
+        // When both failed, the writer's error is the cause: the walk's is
+        // only that its sends to the writer stopped.
+        let stats = match (&walked, stats) {
+            (Err(_), Err(e)) => return Err(e),
+            (_, s) => s,
+        };
         let (tree, mut summary, warnings, changed, stream_names) = match walked {
             Err(Error::Interrupted(why)) => {
                 let w = stats?;
