@@ -242,6 +242,11 @@ impl Writer {
             1 => ToPack::One(held.sealed.remove(0)),
             _ => ToPack::Many(std::mem::take(&mut held.sealed)),
         };
+        self.to_packer(msg)
+    }
+
+    /// Sends a message to the packer.
+    fn to_packer(&self, msg: ToPack) -> Result<()> {
         let tx = self
             .pack_tx
             .as_ref()
@@ -262,17 +267,13 @@ impl Writer {
         if self.failed() {
             return Err(self.take_error());
         }
-        let tx = self
-            .pack_tx
-            .as_ref()
-            .ok_or_else(|| Error::internal("the writer has finished"))?;
         let sealed = Sealed {
             id,
             kind,
             raw_len,
             bytes,
         };
-        tx.send(ToPack::One(sealed)).map_err(|_| self.take_error())
+        self.to_packer(ToPack::One(sealed))
     }
 
     /// Hands a buffer the caller is done with back to the pool.
