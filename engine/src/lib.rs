@@ -91,6 +91,7 @@ pub use ops::backup::{BackupOptions, BackupReport, ParentChoice, StreamSource};
 pub use ops::check::{Affected, CheckOptions, CheckReport, Problem, Subset};
 pub use ops::copy::{CopyOptions, CopyReport};
 pub use ops::forget::{ForgetOptions, ForgetReport};
+pub use ops::keys::KeyOptions;
 pub use ops::prune::{PruneOptions, PruneReport};
 pub use ops::repair::{RepairOptions, RepairReport};
 pub use ops::restore::{DumpReport, Overwrite, Owners, RestoreOptions, RestoreReport};
@@ -123,7 +124,7 @@ pub mod raw {
             ($($m:ident),*) => { $(pub mod $m { pub use crate::ops::$m::*; })* };
         }
         expose_ops!(
-            backup, check, copy, forget, prune, refs, repair, restore, retention, stats, walk
+            backup, check, copy, forget, keys, prune, refs, repair, restore, retention, stats, walk
         );
     }
 }

@@ -123,8 +123,14 @@ fn garbage_copies_from_an_append_only_client_never_make_prune_delete_data() {
     let id = backup_tree(&repo, &src);
     let real = pack_names(b.as_ref());
     let ao = Secret::passphrase("append only");
-    repo.add_key_with(&ao, Argon2Params::insecure_for_tests(), "ci", true)
-        .expect("append-only slot");
+    repo.add_key(
+        &ao,
+        cairn::KeyOptions::default()
+            .argon2(Argon2Params::insecure_for_tests())
+            .label("ci".into())
+            .append_only(true),
+    )
+    .expect("append-only slot");
     let attacker = Repository::open(b.clone(), &ao).expect("open append-only");
     assert!(attacker.append_only());
     let garbage = write_garbage_copies(&attacker);
@@ -454,7 +460,13 @@ fn a_flipped_append_only_flag_makes_the_slot_fail_instead_of_granting_deletes() 
     let (b, repo) = memory_repo();
     let ao = Secret::passphrase("ci");
     let slot_id = repo
-        .add_key_with(&ao, Argon2Params::insecure_for_tests(), "ci", true)
+        .add_key(
+            &ao,
+            cairn::KeyOptions::default()
+                .argon2(Argon2Params::insecure_for_tests())
+                .label("ci".into())
+                .append_only(true),
+        )
         .expect("add");
     let name = slot_id.to_hex();
     let bytes = b.read(FileKind::Key, &name).expect("read");

@@ -358,11 +358,11 @@ fn a_damaged_key_slot_does_not_lock_out_the_other_slots() {
     let repo = open(&f).expect("open");
     let other = Secret::passphrase("second");
     let id = repo
-        .add_key_with(
+        .add_key(
             &other,
-            cairn::Argon2Params::insecure_for_tests(),
-            "second",
-            false,
+            cairn::KeyOptions::default()
+                .argon2(cairn::Argon2Params::insecure_for_tests())
+                .label("second".into()),
         )
         .expect("add key");
     drop(repo);

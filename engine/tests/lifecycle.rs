@@ -58,13 +58,19 @@ fn key_slots_add_list_remove_without_rewriting_data() {
     let k2 = repo
         .add_key(
             &file_secret,
-            Argon2Params::insecure_for_tests(),
-            "ops key file",
+            cairn::KeyOptions::default()
+                .argon2(Argon2Params::insecure_for_tests())
+                .label("ops key file".into()),
         )
         .expect("add");
     let cmd = Secret::from_command(&["echo".into(), "from-kms".into()]).expect("cmd");
     let k3 = repo
-        .add_key(&cmd, Argon2Params::insecure_for_tests(), "kms")
+        .add_key(
+            &cmd,
+            cairn::KeyOptions::default()
+                .argon2(Argon2Params::insecure_for_tests())
+                .label("kms".into()),
+        )
         .expect("add");
     let keys = repo.list_keys().expect("list");
     assert_eq!(keys.len(), 3);

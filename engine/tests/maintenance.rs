@@ -471,11 +471,12 @@ fn append_only_refuses_deletion_but_allows_backups() {
     let (b2, normal) = memory_repo();
     let k = cairn::Secret::passphrase("backup client");
     normal
-        .add_key_with(
+        .add_key(
             &k,
-            cairn::Argon2Params::insecure_for_tests(),
-            "client",
-            true,
+            cairn::KeyOptions::default()
+                .argon2(cairn::Argon2Params::insecure_for_tests())
+                .label("client".into())
+                .append_only(true),
         )
         .expect("add");
     let client = Repository::open(b2, &k).expect("open");
@@ -492,8 +493,9 @@ fn append_only_refuses_deletion_but_allows_backups() {
     assert!(client
         .add_key(
             &cairn::Secret::passphrase("x"),
-            cairn::Argon2Params::insecure_for_tests(),
-            ""
+            cairn::KeyOptions::default()
+                .argon2(cairn::Argon2Params::insecure_for_tests())
+                .label("".into())
         )
         .is_err());
 }

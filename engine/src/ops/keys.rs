@@ -8,22 +8,54 @@ use crate::keyslot::{KeySlot, Secret};
 use crate::repo::Repository;
 use bytes::Bytes;
 
-impl Repository {
-    /// Adds a key slot that wraps this repository's master secret.
-    pub fn add_key(&self, secret: &Secret, argon2: Argon2Params, label: &str) -> Result<KeyId> {
-        self.add_key_with(secret, argon2, label, false)
-    }
+/// Options for a new key slot ([`Repository::add_key`],
+/// [`Repository::replace_key`]).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct KeyOptions {
+    /// Argon2id cost for a passphrase (ignored for key files and commands).
+    pub argon2: Argon2Params,
+    /// A label shown by `key list`.
+    pub label: String,
+    /// Sessions opened with the slot may not delete anything.
+    pub append_only: bool,
+}
 
-    /// Adds a key slot; with `append_only`, sessions opened with it may not
-    /// delete anything. An append-only session can only add append-only
-    /// slots.
-    pub fn add_key_with(
-        &self,
-        secret: &Secret,
-        argon2: Argon2Params,
-        label: &str,
-        append_only: bool,
-    ) -> Result<KeyId> {
+super::setters!(KeyOptions {
+    argon2: Argon2Params,
+    label: String,
+    append_only: bool,
+});
+
+impl Repository {
+    /// Adds a key slot that wraps this repository's master secret; returns
+    /// its id. An append-only session can only add append-only slots.
+    ///
+    /// ```
+    /// # fn main() -> cairn::Result<()> {
+    /// # use std::sync::Arc;
+    /// # let opts = cairn::InitOptions::default().argon2(cairn::Argon2Params::insecure_for_tests());
+    /// # let backend = Arc::new(cairn::ObjectBackend::memory()?);
+    /// # let repo = cairn::Repository::init(backend.clone(), &cairn::Secret::passphrase("admin"), opts)?;
+    /// let client = cairn::Secret::passphrase("backup client");
+    /// let key = cairn::KeyOptions::default()
+    ///     .argon2(cairn::Argon2Params::insecure_for_tests())
+    ///     .label("nightly client".into())
+    ///     .append_only(true);
+    /// let id = repo.add_key(&client, key)?;
+    /// let session = cairn::Repository::open(backend, &client)?;
+    /// assert!(session.append_only());
+    /// assert_eq!(session.key_id(), id);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn add_key(&self, secret: &Secret, opts: KeyOptions) -> Result<KeyId> {
+        let KeyOptions {
+            argon2,
+            label,
+            append_only,
+        } = opts;
+        let label = label.as_str();
         if self.append_only() && !append_only {
             return Err(Error::AppendOnly(
                 "adding a key slot that may delete".into(),
@@ -73,9 +105,9 @@ impl Repository {
     /// Replaces the slot this session was opened with by a new one (a
     /// password change): the new slot is stored first, then the old one
     /// removed. Refused in append-only sessions.
-    pub fn replace_key(&self, secret: &Secret, argon2: Argon2Params, label: &str) -> Result<KeyId> {
+    pub fn replace_key(&self, secret: &Secret, opts: KeyOptions) -> Result<KeyId> {
         self.ensure_may_delete("replacing a key slot")?;
-        let new = self.add_key(secret, argon2, label)?;
+        let new = self.add_key(secret, opts)?;
         self.backend()
             .delete(FileKind::Key, &self.key_id().to_hex())?;
         Ok(new)

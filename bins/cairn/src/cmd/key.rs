@@ -3,7 +3,7 @@
 use crate::cli::{Global, KeyAddArgs, KeyCommand};
 use crate::context;
 use anyhow::Result;
-use cairn::{Argon2Params, SlotKind};
+use cairn::SlotKind;
 use std::process::ExitCode;
 
 pub fn run(g: &Global, k: &KeyCommand) -> Result<ExitCode> {
@@ -22,7 +22,8 @@ pub fn run(g: &Global, k: &KeyCommand) -> Result<ExitCode> {
         KeyCommand::Passwd(a) => {
             let secret = context::new_secret(a.new_key_file.as_deref())?;
             let old = repo.key_id();
-            let new = repo.replace_key(&secret, Argon2Params::default(), &a.label)?;
+            let new =
+                repo.replace_key(&secret, cairn::KeyOptions::default().label(a.label.clone()))?;
             report(
                 g,
                 "replaced",
@@ -35,7 +36,12 @@ pub fn run(g: &Global, k: &KeyCommand) -> Result<ExitCode> {
 
 fn add(repo: &cairn::Repository, a: &KeyAddArgs) -> Result<cairn::KeyId> {
     let secret = context::new_secret(a.new_key_file.as_deref())?;
-    Ok(repo.add_key_with(&secret, Argon2Params::default(), &a.label, a.append_only)?)
+    Ok(repo.add_key(
+        &secret,
+        cairn::KeyOptions::default()
+            .label(a.label.clone())
+            .append_only(a.append_only),
+    )?)
 }
 
 fn report(g: &Global, what: &str, id: &str) {
