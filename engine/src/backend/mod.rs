@@ -3,6 +3,7 @@
 //!
 //! - `local`: a directory, with its own file code (syncs, no-replace
 //!   renames, leftovers of interrupted writes);
+//! - `bridge`: the private Tokio runtime object-store calls run on;
 //! - `object`: anything `object_store` reaches: memory, and S3 with the
 //!   `s3` feature (`s3`: its configuration; `transient`: which of its
 //!   errors are retried, by kind);
@@ -15,6 +16,7 @@
 //! inside the implementation, so callers may be plain threads or tasks of
 //! their own runtime without risk of a nested-runtime panic.
 
+mod bridge;
 pub mod conformance;
 mod fault;
 mod local;
@@ -26,9 +28,10 @@ mod s3;
 mod transient;
 mod verify;
 
+pub use bridge::AsyncBridge;
 pub use fault::{FaultBackend, FaultPlan};
 pub use local::{temporary_writer, LocalBackend};
-pub use object::{AsyncBridge, ObjectBackend};
+pub use object::ObjectBackend;
 pub use registry::{open_backend, BackendOptions, Scheme, SCHEMES};
 pub use retry::RetryBackend;
 #[cfg(feature = "s3")]
