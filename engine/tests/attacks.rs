@@ -123,14 +123,7 @@ fn garbage_copies_from_an_append_only_client_never_make_prune_delete_data() {
     let id = backup_tree(&repo, &src);
     let real = pack_names(b.as_ref());
     let ao = Secret::passphrase("append only");
-    repo.add_key(
-        &ao,
-        cairn::KeyOptions::default()
-            .argon2(Argon2Params::insecure_for_tests())
-            .label("ci".into())
-            .append_only(true),
-    )
-    .expect("append-only slot");
+    add_append_only_slot(&repo, &ao);
     let attacker = Repository::open(b.clone(), &ao).expect("open append-only");
     assert!(attacker.append_only());
     let garbage = write_garbage_copies(&attacker);
@@ -459,15 +452,7 @@ fn a_backup_whose_heartbeats_failed_refuses_to_store_its_snapshot() {
 fn a_flipped_append_only_flag_makes_the_slot_fail_instead_of_granting_deletes() {
     let (b, repo) = memory_repo();
     let ao = Secret::passphrase("ci");
-    let slot_id = repo
-        .add_key(
-            &ao,
-            cairn::KeyOptions::default()
-                .argon2(Argon2Params::insecure_for_tests())
-                .label("ci".into())
-                .append_only(true),
-        )
-        .expect("add");
+    let slot_id = add_append_only_slot(&repo, &ao);
     let name = slot_id.to_hex();
     let bytes = b.read(FileKind::Key, &name).expect("read");
     let mut slot = cairn::KeySlot::from_bytes(&bytes, "k").expect("parse");
@@ -587,4 +572,13 @@ fn damaged_markers_and_plans_are_reported_and_repairable() {
         .check(cairn::CheckOptions::default().read_data(Some(Subset::All)))
         .expect("check")
         .is_clean());
+}
+
+/// Adds an append-only key slot (cheap Argon2) opened by `secret`.
+fn add_append_only_slot(repo: &Repository, secret: &Secret) -> cairn::KeyId {
+    let opts = cairn::KeyOptions::default()
+        .argon2(Argon2Params::insecure_for_tests())
+        .label("ci".into())
+        .append_only(true);
+    repo.add_key(secret, opts).expect("append-only slot")
 }

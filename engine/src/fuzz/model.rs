@@ -69,7 +69,7 @@ fn forget(repo: &Repository, live: &mut Live, input: &mut Input<'_>) {
         },
         ..Default::default()
     };
-    repo.forget(opts.clone()).expect("forget succeeds");
+    repo.forget(opts).expect("forget succeeds");
     let drop = live.len().saturating_sub(keep as usize);
     live.drain(..drop);
 }
@@ -80,7 +80,7 @@ fn prune(repo: &Repository, input: &mut Input<'_>) {
         repack_threshold: f64::from(input.byte() % 5) / 4.0,
         ..Default::default()
     };
-    repo.prune(opts.clone()).expect("prune succeeds");
+    repo.prune(opts).expect("prune succeeds");
 }
 
 fn restore(repo: &Repository, live: &Live, input: &mut Input<'_>) {

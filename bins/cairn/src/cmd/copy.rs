@@ -13,7 +13,7 @@ pub fn run(g: &Global, a: &CopyArgs) -> Result<ExitCode> {
         .iter()
         .map(|s| src.resolve_snapshot(s))
         .collect::<cairn::Result<Vec<_>>>()?;
-    let r = src.copy(&dst, cairn::CopyOptions::default().snapshots(ids.to_vec()))?;
+    let r = src.copy(&dst, cairn::CopyOptions::default().snapshots(ids))?;
     if g.json {
         let mut v = serde_json::to_value(&r)?;
         v["message_type"] = "summary".into();

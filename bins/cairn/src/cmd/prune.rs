@@ -61,7 +61,7 @@ pub fn run(g: &Global, a: &PruneArgs) -> Result<ExitCode> {
         return super::ok();
     }
     opts.dry_run = false;
-    let done = repo.prune(opts.clone())?;
+    let done = repo.prune(opts)?;
     show(g, &done, "summary");
     if done.plans_waiting > 0 && !g.json {
         crate::out!("planned packs are deleted by a prune run after the grace period ({}) once no older backup is running", a.grace);
