@@ -87,7 +87,7 @@ pub use exclude::{Excludes, SEED_TEMP_EXCLUDES};
 pub use gc::SessionOptions;
 pub use id::{BlobId, IndexId, KeyId, PackId, SnapshotId};
 pub use keyslot::{KeySlot, Secret, SlotKind};
-pub use ops::backup::{BackupOptions, BackupReport, ParentChoice, StreamSource};
+pub use ops::backup::{BackupOptions, BackupReport, FinishInfo, ParentChoice, StreamSource};
 pub use ops::check::{Affected, CheckOptions, CheckReport, Problem, Subset};
 pub use ops::copy::{CopyOptions, CopyReport};
 pub use ops::forget::{ForgetOptions, ForgetReport};
@@ -103,7 +103,7 @@ pub use ops::walk::Change;
 pub use pack::{PackBlob, PackHeader};
 pub use progress::Progress;
 pub use repo::{InitOptions, OpenOptions, Repository, SnapshotList};
-pub use snapshot::{format_time, now_ns, Snapshot, Summary};
+pub use snapshot::{format_time, hostname, now_ns, Snapshot, Summary};
 pub use tree::{Content, Hole, Meta, Node, NodeKind, Tree, Xattr, FLAG_CHANGED};
 
 /// The format's building blocks, for golden, tamper, fuzz and benchmark

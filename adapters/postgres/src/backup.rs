@@ -2,8 +2,10 @@
 
 use crate::tools::psql;
 use crate::{dump_stream, PgConn, Tools, GLOBALS_STREAM};
-use cairn::{BackupOptions, BackupReport, Error, ParentChoice, Repository, Result, StreamSource};
+use cairn::{BackupReport, Error, Repository, Result, StreamSource};
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 /// What to back up.
 #[derive(Clone, Debug, Default)]
@@ -22,8 +24,6 @@ pub struct PgBackupOptions {
     pub tags: Vec<String>,
     /// Host name to record.
     pub host: Option<String>,
-    /// Snapshot time override, Unix nanoseconds.
-    pub time_ns: Option<i64>,
     /// Chunking profile for the dumps (default: `database`).
     pub profile: Option<String>,
     /// Progress counters.
@@ -85,13 +85,36 @@ fn chosen(o: &PgBackupOptions, have: &[(String, u64)]) -> Result<Vec<(String, u6
         .collect()
 }
 
-/// Dumps the chosen databases (and globals) into one new snapshot.
-///
-/// Each database is one `pg_dump -Fc -Z0` stream read straight from the
-/// tool's stdout: uncompressed so that chunks repeat from day to day. A
-/// failing or killed `pg_dump` fails the backup with its stderr, and no
-/// snapshot is written.
-pub fn backup(repo: &Repository, o: &PgBackupOptions) -> Result<BackupReport> {
+/// The server's position before or after the dumps: (WAL LSN, next
+/// transaction id, whether it is a replica). On a replica the LSN is the
+/// last replayed one.
+pub(crate) fn wal_position(o: &PgBackupOptions) -> Result<BTreeMap<String, String>> {
+    let out = psql(
+        &o.tools,
+        &o.conn,
+        Some(&maintenance_db(&o.conn)),
+        &[],
+        "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END, \
+         pg_snapshot_xmax(pg_current_snapshot()), pg_is_in_recovery();\n",
+    )?;
+    let cols: Vec<&str> = out.trim().split('\t').collect();
+    let mut m = BTreeMap::new();
+    if let [lsn, xid, replica] = cols.as_slice() {
+        m.insert("wal_lsn".to_string(), lsn.to_string());
+        m.insert("next_xid".to_string(), xid.to_string());
+        m.insert("replica".to_string(), (*replica == "t").to_string());
+    }
+    Ok(m)
+}
+
+/// The dump streams (globals first) and the snapshot facts, without
+/// writing anything: each database is one `pg_dump -Fc -Z0` stream read
+/// straight from the tool's stdout, uncompressed so that chunks repeat
+/// from day to day.
+pub(crate) fn capture(
+    o: &PgBackupOptions,
+    cancel: &Arc<AtomicBool>,
+) -> Result<(Vec<StreamSource>, BTreeMap<String, String>)> {
     let pg_dump_version = o.tools.version("pg_dump")?;
     let maint = maintenance_db(&o.conn);
     let server_version = psql(
@@ -130,28 +153,34 @@ pub fn backup(repo: &Repository, o: &PgBackupOptions) -> Result<BackupReport> {
     if o.globals {
         let mut cmd = o.conn.command(&o.tools.path("pg_dumpall"), Some(&maint));
         cmd.arg("--globals-only");
-        streams.push(StreamSource::from_process(GLOBALS_STREAM, cmd)?);
+        streams.push(StreamSource::from_process_cancellable(
+            GLOBALS_STREAM,
+            cmd,
+            cancel.clone(),
+        )?);
     }
     for (name, size) in &dbs {
         let mut cmd = o.conn.command(&o.tools.path("pg_dump"), Some(name));
         cmd.args(["--format=custom", "--compress=0"]);
-        let mut s =
-            StreamSource::from_process(dump_stream(name), cmd)?.with_profile(profile.clone());
+        let mut s = StreamSource::from_process_cancellable(dump_stream(name), cmd, cancel.clone())?
+            .with_profile(profile.clone());
         s.info.insert("database".into(), name.clone());
         s.info.insert("database_size".into(), size.to_string());
         s.info
             .insert("format".into(), "custom, uncompressed".into());
         streams.push(s);
     }
-    repo.backup(
-        BackupOptions::default()
-            .streams(streams)
-            .tags(o.tags.clone())
-            .host(o.host.clone())
-            .time_ns(o.time_ns)
-            .parent(ParentChoice::None)
-            .source(Some("postgres".into()))
-            .info(info)
-            .progress(o.progress.clone()),
-    )
+    Ok((streams, info))
+}
+
+/// Dumps the chosen databases (and globals) into one new snapshot, through
+/// the same component path a plan takes ([`crate::PgComponent`]). A failing
+/// or killed `pg_dump` fails the backup with its stderr, and no snapshot is
+/// written.
+pub fn backup(repo: &Repository, o: &PgBackupOptions) -> Result<BackupReport> {
+    let run = cairn_plan::ComponentRun::default()
+        .tags(o.tags.clone())
+        .host(o.host.clone())
+        .progress(o.progress.clone());
+    cairn_plan::backup_component(repo, &crate::PgComponent::new(o.clone()), &run, &[])
 }

@@ -12,12 +12,14 @@
 //! environment only.
 
 mod backup;
+mod component;
 mod conn;
 mod restore;
 mod tools;
 mod verify;
 
 pub use backup::{backup, PgBackupOptions};
+pub use component::{from_settings, PgComponent};
 pub use conn::PgConn;
 pub use restore::{restore, PgRestoreOptions};
 pub use tools::Tools;

@@ -4,8 +4,7 @@ use crate::backup::maintenance_db;
 use crate::tools::psql;
 use crate::{db_of_stream, dump_stream, PgConn, Tools, GLOBALS_STREAM};
 use cairn::{Error, Repository, Result, SnapshotId};
-use std::io::Read;
-use std::process::{Command, Stdio};
+use cairn_plan::pipe_into;
 
 /// What to restore and where.
 #[derive(Clone, Debug, Default)]
@@ -59,67 +58,6 @@ pub(crate) fn create_db(tools: &Tools, conn: &PgConn, db: &str) -> Result<()> {
         "CREATE DATABASE :\"name\";\n",
     )
     .map(|_| ())
-}
-
-/// Pipes a stored stream into a command's stdin; the command's failure
-/// (with its stderr) takes precedence over the broken pipe it causes.
-pub(crate) fn pipe_into(
-    repo: &Repository,
-    snapshot: &SnapshotId,
-    stream: &str,
-    mut cmd: Command,
-    what: &str,
-) -> Result<String> {
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| Error::Source {
-        name: what.to_string(),
-        detail: format!("cannot start {}: {e}", cmd.get_program().to_string_lossy()),
-    })?;
-    let mut stdin = child
-        .stdin
-        .take()
-        .ok_or_else(|| Error::invalid("no stdin"))?;
-    let mut stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| Error::invalid("no stdout"))?;
-    let mut stderr = child
-        .stderr
-        .take()
-        .ok_or_else(|| Error::invalid("no stderr"))?;
-    let out_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let fed = repo.dump(snapshot, stream, &mut stdin);
-    drop(stdin);
-    let status = child.wait().map_err(|e| Error::Source {
-        name: what.into(),
-        detail: e.to_string(),
-    })?;
-    let out = out_reader.join().unwrap_or_default();
-    let err = err_reader.join().unwrap_or_default();
-    if !status.success() {
-        return Err(Error::Source {
-            name: what.to_string(),
-            detail: format!("{status}: {}", err.trim()),
-        });
-    }
-    match fed {
-        // The tool succeeded without reading everything (`--list` stops
-        // after the table of contents).
-        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => Ok(out),
-        Err(e) => Err(e),
-        Ok(_) => Ok(out),
-    }
 }
 
 /// Restores dumps from a snapshot.

@@ -2,10 +2,11 @@
 //! dump, and optionally a full restore into a throwaway database with row
 //! counts.
 
-use crate::restore::{create_db, databases_in, pipe_into};
+use crate::restore::{create_db, databases_in};
 use crate::tools::psql;
 use crate::{dump_stream, PgConn, Tools};
 use cairn::{Repository, Result, SnapshotId};
+use cairn_plan::pipe_into;
 
 /// Rows in one table of a restored database.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -4,9 +4,10 @@ use crate::bucket::{attributes_to_info, Bucket};
 use crate::info;
 use crate::names::{directory_prefixes, stream_name};
 use cairn::{
-    BackupOptions, BackupReport, Content, Excludes, NodeKind, ParentChoice, Repository, Result,
-    S3Options, StreamSource,
+    BackupReport, Content, Excludes, NodeKind, ParentChoice, Repository, Result, S3Options,
+    Snapshot, SnapshotId, StreamSource,
 };
+use cairn_plan::Capture;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -33,21 +34,16 @@ pub struct S3BackupOptions {
 /// Parent nodes by key: (etag, size, last modified) and what to reuse.
 type ParentMap = HashMap<String, (BTreeMap<String, String>, u64, Content)>;
 
-fn parent_map(repo: &Repository, o: &S3BackupOptions, bucket: &str) -> Result<ParentMap> {
-    let parent = match &o.parent {
-        ParentChoice::None => return Ok(HashMap::new()),
-        ParentChoice::Id(id) => Some((*id, repo.load_snapshot(id)?)),
-        ParentChoice::Auto => repo
-            .snapshots()?
-            .into_iter()
-            .rev()
-            .find(|(_, s)| s.source == "s3" && s.info.get("s3.url") == Some(&o.url)),
-    };
+fn parent_map(
+    repo: &Repository,
+    parent: Option<&(SnapshotId, Snapshot)>,
+    bucket: &str,
+) -> Result<ParentMap> {
     let mut map = HashMap::new();
     let Some((id, _)) = parent else {
         return Ok(map);
     };
-    let Ok(root) = repo.find_path(&id, &format!("s3/{bucket}")) else {
+    let Ok(root) = repo.find_path(id, &format!("s3/{bucket}")) else {
         return Ok(map);
     };
     let NodeKind::Dir { subtree } = &root.kind else {
@@ -75,12 +71,46 @@ fn same_version(prev: &BTreeMap<String, String>, now: &BTreeMap<String, String>)
         .all(|k| prev.get(*k).is_some() && prev.get(*k) == now.get(*k))
 }
 
-/// Backs up the objects under `s3://bucket[/prefix]` into a new snapshot.
+/// Backs up the objects under `s3://bucket[/prefix]` into a new snapshot,
+/// through the same component path a plan takes ([`crate::S3Component`]).
 /// A bucket listing is not atomic: objects written during the backup may
 /// or may not be included (see docs/adapters/s3.md).
 pub fn backup(repo: &Repository, o: &S3BackupOptions) -> Result<BackupReport> {
+    let run = cairn_plan::ComponentRun::default()
+        .tags(o.tags.clone())
+        .host(o.host.clone())
+        .progress(o.progress.clone());
+    let snaps = match o.parent {
+        ParentChoice::Auto => repo.readable_snapshots()?.0,
+        _ => Vec::new(),
+    };
+    cairn_plan::backup_component(repo, &crate::S3Component::new(o.clone()), &run, &snaps)
+}
+
+/// The parent a capture compares with: the one given, none, or the
+/// newest earlier backup of the same URL.
+fn chosen_parent(
+    repo: &Repository,
+    o: &S3BackupOptions,
+    previous: Option<&(SnapshotId, Snapshot)>,
+) -> Result<Option<(SnapshotId, Snapshot)>> {
+    Ok(match &o.parent {
+        ParentChoice::None => None,
+        ParentChoice::Id(id) => Some((*id, repo.load_snapshot(id)?)),
+        ParentChoice::Auto => previous.cloned(),
+    })
+}
+
+/// Lists the bucket and prepares one lazy stream per object; objects that
+/// match the parent (ETag, size, last-modified) reuse its chunks unread.
+pub(crate) fn capture(
+    repo: &Repository,
+    o: &S3BackupOptions,
+    previous: Option<&(SnapshotId, Snapshot)>,
+) -> Result<Capture> {
     let bucket = Arc::new(Bucket::open(&o.url, &o.s3)?);
     let excludes = Excludes::new(&o.excludes)?;
+    let listed_at = cairn::format_time(cairn::now_ns());
     let metas: Vec<_> = bucket
         .list()?
         .into_iter()
@@ -88,7 +118,8 @@ pub fn backup(repo: &Repository, o: &S3BackupOptions) -> Result<BackupReport> {
         .collect();
     let keys: Vec<String> = metas.iter().map(|m| m.location.to_string()).collect();
     let dirs = directory_prefixes(keys.iter().map(String::as_str));
-    let parents = parent_map(repo, o, &bucket.name)?;
+    let parent = chosen_parent(repo, o, previous)?;
+    let parents = parent_map(repo, parent.as_ref(), &bucket.name)?;
     let mut streams = Vec::with_capacity(metas.len());
     let mut total = 0u64;
     for (m, key) in metas.iter().zip(&keys) {
@@ -128,16 +159,7 @@ pub fn backup(repo: &Repository, o: &S3BackupOptions) -> Result<BackupReport> {
         cairn::Progress::add(&p.total_bytes, total);
         cairn::Progress::add(&p.total_files, streams.len() as u64);
     }
-    let mut snap_info = BTreeMap::new();
-    snap_info.insert("s3.url".to_string(), o.url.clone());
-    snap_info.insert("s3.bucket".to_string(), bucket.name.clone());
-    snap_info.insert("s3.prefix".to_string(), bucket.prefix.clone());
-    snap_info.insert("s3.objects".to_string(), streams.len().to_string());
-    snap_info.insert(
-        "s3.consistency".to_string(),
-        "listing is not atomic: objects changed during the backup may be old, new, or missing"
-            .to_string(),
-    );
+    let objects = streams.len();
     if streams.is_empty() {
         // A snapshot of an empty bucket still records that it was empty.
         streams.push(StreamSource::from_reader(
@@ -145,16 +167,23 @@ pub fn backup(repo: &Repository, o: &S3BackupOptions) -> Result<BackupReport> {
             std::io::empty(),
         ));
     }
-    repo.backup(
-        BackupOptions::default()
-            .streams(streams)
-            .tags(o.tags.clone())
-            .host(o.host.clone())
-            .parent(ParentChoice::None)
-            .source(Some("s3".into()))
-            .info(snap_info)
-            .progress(o.progress.clone()),
-    )
+    let mut c = Capture::streams(streams)
+        .info("s3", "url", o.url.clone())
+        .info("s3", "bucket", bucket.name.clone())
+        .info("s3", "prefix", bucket.prefix.clone())
+        .info("s3", "objects", objects.to_string())
+        .info(
+            "s3",
+            "consistency",
+            "listing is not atomic: objects changed during the backup may be old, new, or missing",
+        )
+        .consistency(
+            "the objects the listing returned at marker.listed_at, each read once afterwards; a listing is not atomic",
+        );
+    c.marker.insert("listed_at".into(), listed_at);
+    c.marker.insert("objects".into(), objects.to_string());
+    c.marker.insert("bytes".into(), total.to_string());
+    Ok(c)
 }
 
 /// A stream that GETs the object only when its turn comes, and records the

@@ -10,11 +10,13 @@
 
 mod backup;
 mod bucket;
+mod component;
 mod names;
 mod restore;
 
 pub use backup::{backup, S3BackupOptions};
 pub use bucket::Bucket;
+pub use component::{from_settings, S3Component};
 pub use names::{key_of_path, stream_name};
 pub use restore::{restore, S3RestoreOptions, S3RestoreReport};
 

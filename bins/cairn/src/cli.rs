@@ -111,6 +111,92 @@ pub enum Command {
     /// Restore tests: check stored database dumps.
     #[command(subcommand)]
     Verify(VerifyCommand),
+    /// Whole-platform backups from a plan file: run, status, restore,
+    /// verify, forget (see docs/plans.md).
+    #[command(subcommand)]
+    Plan(PlanCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PlanCommand {
+    /// Back up every component in order, each into its own snapshot, inside
+    /// the plan's cold window. Exit 5 when a component or hook failed.
+    Run(PlanRunArgs),
+    /// Last good backup and age of each component; exit 6 when one is
+    /// overdue or the last run failed (for cron and monitoring probes).
+    Status(PlanFileArg),
+    /// Restore every component in the plan's restore order, printing the
+    /// runbook and the post-restore checklist.
+    Restore(PlanRestoreArgs),
+    /// Prove the snapshots a restore would use restorable, component by
+    /// component.
+    Verify(PlanPickArgs),
+    /// Apply each component's retention to its own snapshots.
+    Forget(PlanForgetArgs),
+    /// Parse and validate plan files without touching any repository.
+    Validate(PlanValidateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PlanFileArg {
+    /// The plan file (TOML).
+    pub plan: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanRunArgs {
+    /// The plan file (TOML).
+    pub plan: PathBuf,
+    /// Only this component (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub only: Vec<String>,
+    /// Go on with the next component when one fails (the run still fails).
+    #[arg(long)]
+    pub continue_on_error: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanPickArgs {
+    /// The plan file (TOML).
+    pub plan: PathBuf,
+    /// Run id (or a unique prefix); default: the newest run that stored
+    /// every selected component.
+    pub run: Option<String>,
+    /// Only this component (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub only: Vec<String>,
+    /// The newest snapshot of each component, from whichever run.
+    #[arg(long, conflicts_with = "run")]
+    pub latest: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanRestoreArgs {
+    #[command(flatten)]
+    pub pick: PlanPickArgs,
+    /// Restore even when the snapshots break an ordering rule
+    /// (`older_than`, seed 003).
+    #[arg(long)]
+    pub force: bool,
+    /// Print the runbook and touch nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanForgetArgs {
+    /// The plan file (TOML).
+    pub plan: PathBuf,
+    /// Only show what would be removed.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanValidateArgs {
+    /// Plan files.
+    #[arg(required = true)]
+    pub plans: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -88,12 +88,28 @@ fn no_key_error() -> anyhow::Error {
 /// Opens the configured repository.
 pub fn open(g: &Global) -> Result<Repository> {
     let (loc, is_default) = location(g)?;
+    open_at(g, &loc, is_default, None)
+}
+
+/// Opens the repository at `loc`, with `secret` when given, else the key
+/// from the environment (or, for the default repository, its key file).
+pub fn open_at(
+    g: &Global,
+    loc: &str,
+    is_default: bool,
+    secret: Option<Secret>,
+) -> Result<Repository> {
+    let loc = loc.to_string();
     let backend = cairn::open_backend(&loc, &g.backend_options(false))?;
     match backend.read(cairn::FileKind::Config, "") {
         Err(e) if e.is_not_found() => return Err(cairn::Error::RepositoryNotFound(loc).into()),
         _ => {}
     }
-    let secret = match secret_from_env("CAIRN_", false)? {
+    let from_env = match secret {
+        Some(s) => Some(s),
+        None => secret_from_env("CAIRN_", false)?,
+    };
+    let secret = match from_env {
         Some(s) => s,
         None if is_default => {
             let d = default_repo()?;
@@ -119,6 +135,57 @@ pub fn open(g: &Global) -> Result<Repository> {
         repo.stats_pack_count()
     );
     Ok(repo)
+}
+
+/// The secret a plan names (`password_file`, `password_command`,
+/// `key_file`), if it names one.
+pub fn plan_secret(k: &cairn_plan::KeySource) -> Result<Option<Secret>> {
+    if let Some(f) = &k.password_file {
+        let mut p = std::fs::read(f)
+            .with_context(|| format!("reading the plan's password file {}", f.display()))?;
+        while p.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            p.pop();
+        }
+        if p.is_empty() {
+            bail!("password file {} is empty", f.display());
+        }
+        return Ok(Some(Secret::Passphrase(p)));
+    }
+    if let Some(c) = &k.password_command {
+        return Ok(Some(Secret::from_command(&[
+            "sh".into(),
+            "-c".into(),
+            c.clone(),
+        ])?));
+    }
+    if let Some(k) = &k.key_file {
+        return Ok(Some(Secret::from_key_file(k)?));
+    }
+    Ok(None)
+}
+
+/// Opens a plan's repository: the one the plan names (a different
+/// `--repo`/`CAIRN_REPOSITORY` is refused, never silently preferred), else
+/// the configured one; with `create`, the default repository is created
+/// when missing, as `backup` does.
+pub fn open_for_plan(g: &Global, plan: &cairn_plan::Plan, create: bool) -> Result<Repository> {
+    let secret = plan_secret(&plan.key)?;
+    match (
+        &plan.repository,
+        g.repo.as_deref().filter(|r| !r.is_empty()),
+    ) {
+        (Some(p), Some(r)) if p != r => bail!(
+            "plan {} names repository {p}, but --repo/CAIRN_REPOSITORY says {r}: remove one",
+            plan.name
+        ),
+        (Some(p), _) => open_at(g, p, false, secret),
+        (None, _) if secret.is_some() => {
+            let (loc, is_default) = location(g)?;
+            open_at(g, &loc, is_default, secret)
+        }
+        (None, _) if create => open_or_create_default(g),
+        (None, _) => open(g),
+    }
 }
 
 /// Opens the configured repository; for the default repository, creates it

@@ -10,6 +10,13 @@ pub const FAILED: u8 = 1;
 pub const PARTIAL: u8 = 3;
 /// `check` found damage.
 pub const DAMAGED: u8 = 4;
+/// `plan run`: a component or hook failed (what the others stored is
+/// kept); `plan restore`/`plan verify`: a component failed.
+pub const PLAN_FAILED: u8 = 5;
+/// `plan status`: a component is overdue or the last run failed.
+pub const OVERDUE: u8 = 6;
+/// `plan restore`: the snapshots break an ordering rule (nothing restored).
+pub const ORDER_REFUSED: u8 = 7;
 /// No repository at the location (or not a cairn repository).
 pub const REPO_NOT_FOUND: u8 = 10;
 /// The key does not open the repository.

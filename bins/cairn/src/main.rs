@@ -2,6 +2,7 @@
 
 mod cli;
 mod cmd;
+mod components;
 mod context;
 mod exit;
 mod output;

@@ -3,6 +3,7 @@
 mod backup;
 mod cat;
 mod check;
+mod component;
 mod copy;
 mod diff;
 mod dump;
@@ -10,6 +11,7 @@ mod forget;
 mod init;
 mod key;
 mod ls;
+mod plan;
 mod postgres;
 mod prune;
 mod repair;
@@ -43,6 +45,7 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Check(a) => check::run(g, a),
         Command::Copy(a) => copy::run(g, a),
         Command::Repair(crate::cli::RepairCommand::Index) => repair::index(g),
+        Command::Plan(c) => plan::run(g, c),
     }
 }
 

@@ -68,7 +68,15 @@ pub struct BackupOptions {
     /// far is stored and indexed, no snapshot is written, and the backup
     /// fails with [`Error::Interrupted`].
     pub cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// Called once everything was read, before the snapshot is written;
+    /// its entries join `info` (a component's end-of-backup consistency
+    /// marker: the walk's end time, a WAL position). Its error fails the
+    /// backup and no snapshot is written.
+    pub finish_info: Option<FinishInfo>,
 }
+
+/// See [`BackupOptions::finish_info`].
+pub type FinishInfo = Box<dyn FnOnce() -> Result<BTreeMap<String, String>> + Send>;
 
 crate::ops::setters!(BackupOptions {
     paths: Vec<PathBuf>,
@@ -84,6 +92,7 @@ crate::ops::setters!(BackupOptions {
     progress: Option<Arc<crate::Progress>>,
     session: crate::gc::SessionOptions,
     cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
+    finish_info: Option<FinishInfo>,
 });
 
 /// What a backup produced.
@@ -213,6 +222,9 @@ impl Repository {
         summary.raw_bytes_added = written.raw_bytes;
         summary.duration_ms = started.elapsed().as_millis() as u64;
         let mut info = opts.info.clone();
+        if let Some(finish) = opts.finish_info.take() {
+            info.extend(finish()?);
+        }
         if !changed.is_empty() {
             info.insert(INFO_CHANGED.into(), changed.len().to_string());
         }

@@ -3,7 +3,10 @@
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 type Finish = Box<dyn FnOnce() -> Result<BTreeMap<String, String>> + Send>;
@@ -82,8 +85,12 @@ impl StreamSource {
     /// environment already set). Stdin is closed and stderr captured; a
     /// non-zero exit, or death by a signal, fails the backup with the last
     /// 64 KiB of stderr in the error.
-    pub fn from_process(name: impl Into<String>, mut cmd: Command) -> Result<Self> {
-        let name = name.into();
+    pub fn from_process(name: impl Into<String>, cmd: Command) -> Result<Self> {
+        Self::spawn(name.into(), cmd).map(|(s, _)| s)
+    }
+
+    /// A process stream and the child's pid.
+    fn spawn(name: String, mut cmd: Command) -> Result<(Self, u32)> {
         let prog = cmd.get_program().to_string_lossy().into_owned();
         let mut child = cmd
             .stdin(Stdio::null())
@@ -104,8 +111,54 @@ impl StreamSource {
             .ok_or_else(|| Error::invalid("no stderr"))?;
         let err_reader = std::thread::spawn(move || read_tail(stderr, 64 * 1024));
         let mut src = StreamSource::from_reader(name.clone(), stdout);
+        let pid = child.id();
         src.info.insert("command".into(), prog);
         src.finish = Some(Box::new(move || wait_child(child, err_reader, &name)));
+        Ok((src, pid))
+    }
+
+    /// [`from_process`](Self::from_process) for a command that can be
+    /// stopped: it runs in its own process group (a terminal's Ctrl-C
+    /// reaches cairn, not it), and when `cancel` is set the whole group is
+    /// killed, so that a stop request never waits on a command that prints
+    /// nothing for hours. The backup then fails with
+    /// [`Error::Interrupted`].
+    pub fn from_process_cancellable(
+        name: impl Into<String>,
+        mut cmd: Command,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<Self> {
+        cmd.process_group(0);
+        let (mut src, pid) = Self::spawn(name.into(), cmd)?;
+        let Some(finish) = src.finish.take() else {
+            return Err(Error::internal("process stream without a child"));
+        };
+        // The watcher ends when the finish closure is used or dropped.
+        let alive = Arc::new(());
+        let token = Arc::downgrade(&alive);
+        let flag = cancel.clone();
+        std::thread::spawn(move || {
+            while token.upgrade().is_some() {
+                if flag.load(Ordering::SeqCst) {
+                    let _ = Command::new("kill")
+                        .args(["-KILL", "--", &format!("-{pid}")])
+                        .stderr(Stdio::null())
+                        .status();
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        });
+        let name = src.name.clone();
+        src.finish = Some(Box::new(move || {
+            let _alive = alive;
+            match finish() {
+                Err(e) if cancel.load(Ordering::SeqCst) => Err(Error::Interrupted(format!(
+                    "{name}: the command was stopped ({e})"
+                ))),
+                other => other,
+            }
+        }));
         Ok(src)
     }
 }

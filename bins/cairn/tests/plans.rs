@@ -1,0 +1,460 @@
+//! `cairn plan ...` through the binary: the cold window's post hook on
+//! every failure path, ordering rules, status, retention, plan-file errors
+//! and the example plans. Hooks and sources are real processes that record
+//! what happened to them.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A repository, a state directory and a plan file in one temp dir.
+struct Rig {
+    env: Env,
+    plan: PathBuf,
+}
+
+impl Rig {
+    /// `body` is the plan without its first lines (name, repository, key,
+    /// state directory), which the rig writes.
+    fn new(body: &str) -> Rig {
+        let env = Env::new();
+        let key = env.path("key");
+        let o = env
+            .cmd(&["init", "--generate-key-file", key.to_str().expect("utf8")])
+            .env("CAIRN_REPOSITORY", env.path("repo"))
+            .output()
+            .expect("init");
+        assert_code(&o, 0);
+        let rig = Rig {
+            plan: env.path("plan.toml"),
+            env,
+        };
+        rig.write(body);
+        rig
+    }
+
+    fn p(&self, rel: &str) -> String {
+        self.env.path(rel).display().to_string()
+    }
+
+    fn write(&self, body: &str) {
+        let head = format!(
+            "name = \"t\"\nrepository = \"{}\"\nkey_file = \"{}\"\nstate_dir = \"{}\"\n",
+            self.p("repo"),
+            self.p("key"),
+            self.p("state")
+        );
+        let body = body.replace("@DIR@", &self.p(""));
+        std::fs::write(&self.plan, format!("{head}{body}")).expect("write plan");
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = self.env.cmd(args);
+        c.env("CAIRN_KEY_FILE", self.env.path("key"));
+        c
+    }
+
+    fn plan(&self, args: &[&str]) -> Output {
+        let mut all = vec!["plan", args[0], self.plan.to_str().expect("utf8")];
+        all.extend_from_slice(&args[1..]);
+        self.cmd(&all).output().expect("runs")
+    }
+
+    fn repo(&self, args: &[&str]) -> Output {
+        self.cmd(args)
+            .env("CAIRN_REPOSITORY", self.env.path("repo"))
+            .output()
+            .expect("runs")
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.env.path("hooks.log")).unwrap_or_default()
+    }
+
+    fn snapshot_count(&self) -> usize {
+        let o = self.repo(&["--json", "snapshots"]);
+        assert_code(&o, 0);
+        json(&o).as_array().map(Vec::len).unwrap_or(0)
+    }
+}
+
+const COLD: &str = r#"
+[hooks]
+pre = "echo paused >> @DIR@/hooks.log"
+post = "echo resumed $CAIRN_RUN_STATUS >> @DIR@/hooks.log"
+"#;
+
+/// A files component; `extra` holds component-level keys (keep, ...).
+fn files_with(name: &str, dir: &str, extra: &str) -> String {
+    format!(
+        "[[component]]\nname = \"{name}\"\nkind = \"files\"\n{extra}[component.settings]\npaths = [\"@DIR@/{dir}\"]\n[component.restore]\ntarget = \"@DIR@/restored-{name}\"\n"
+    )
+}
+
+fn files_component(name: &str, dir: &str) -> String {
+    files_with(name, dir, "")
+}
+
+/// A command component; `extra` holds component-level keys.
+fn command_with(name: &str, command: &str, extra: &str) -> String {
+    format!(
+        "[[component]]\nname = \"{name}\"\nkind = \"command\"\n{extra}[component.settings]\ncommand = '{command}'\nstream = \"{name}.out\"\n"
+    )
+}
+
+fn command_component(name: &str, command: &str) -> String {
+    command_with(name, command, "")
+}
+
+fn make_tree(dir: &Path) {
+    std::fs::create_dir_all(dir.join("sub")).expect("mkdir");
+    std::fs::write(dir.join("a.txt"), b"alpha").expect("write");
+    std::fs::write(dir.join("sub/b.txt"), b"beta").expect("write");
+}
+
+#[test]
+fn a_failing_component_fails_the_run_keeps_the_others_and_resumes() {
+    let body = format!(
+        "{COLD}{}{}{}",
+        files_component("first", "src"),
+        command_component("broken", "echo partial; echo disk on fire >&2; exit 3"),
+        files_component("last", "src")
+    );
+    let rig = Rig::new(&body);
+    make_tree(&rig.env.path("src"));
+    let o = rig.plan(&["run", "--json"]);
+    assert_code(&o, 5);
+    let r = json(&o);
+    assert_eq!(r["status"], "failed");
+    assert_eq!(r["mode"], "cold");
+    assert_eq!(r["components"][0]["status"], "ok");
+    assert_eq!(r["components"][1]["status"], "failed");
+    let err = r["components"][1]["error"].as_str().unwrap_or("");
+    assert!(err.contains("disk on fire"), "{err}");
+    assert_eq!(r["components"][2]["status"], "skipped");
+    assert_eq!(rig.log(), "paused\nresumed failed\n");
+    assert_eq!(
+        rig.snapshot_count(),
+        1,
+        "the first component's snapshot stays"
+    );
+    // The operator's choice: go on after a failure (the run still fails).
+    let o = rig.plan(&["run", "--json", "--continue-on-error"]);
+    assert_code(&o, 5);
+    assert_eq!(json(&o)["components"][2]["status"], "ok");
+    assert_eq!(rig.snapshot_count(), 3);
+    let o = rig.plan(&["status"]);
+    assert_code(&o, 6);
+    assert!(stdout(&o).contains("broken: failed"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_hook_that_times_out_is_killed_and_post_still_runs() {
+    let body = format!(
+        "[hooks]\npre = \"echo paused >> @DIR@/hooks.log; sleep 30\"\npre_timeout = \"1s\"\npost = \"echo resumed $CAIRN_RUN_STATUS >> @DIR@/hooks.log\"\n{}",
+        files_component("content", "src")
+    );
+    let rig = Rig::new(&body);
+    make_tree(&rig.env.path("src"));
+    let t = Instant::now();
+    let o = rig.plan(&["run", "--json"]);
+    assert!(
+        t.elapsed() < Duration::from_secs(20),
+        "the hook was not killed"
+    );
+    assert_code(&o, 5);
+    let r = json(&o);
+    assert!(
+        r["errors"][0].as_str().unwrap_or("").contains("timed out"),
+        "{r}"
+    );
+    assert_eq!(r["components"][0]["status"], "skipped");
+    assert_eq!(rig.log(), "paused\nresumed failed\n");
+    assert_eq!(rig.snapshot_count(), 0);
+
+    // A component hook that times out fails its component; the plan's
+    // post hook still runs.
+    let body = format!(
+        "{COLD}{}[component.hooks]\npre = \"sleep 30\"\ntimeout = \"1s\"\n",
+        files_component("content", "src")
+    );
+    std::fs::remove_file(rig.env.path("hooks.log")).expect("rm");
+    rig.write(&body);
+    let o = rig.plan(&["run", "--json"]);
+    assert_code(&o, 5);
+    let r = json(&o);
+    assert_eq!(r["components"][0]["status"], "failed");
+    assert!(r["components"][0]["error"]
+        .as_str()
+        .unwrap_or("")
+        .contains("timed out"));
+    assert_eq!(rig.log(), "paused\nresumed failed\n");
+}
+
+fn wait_for(path: &Path, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !path.exists() {
+        if let Ok(Some(s)) = child.try_wait() {
+            panic!("plan run ended ({s}) before {} appeared", path.display());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn pid_alive(pid: &str) -> bool {
+    Path::new(&format!("/proc/{}", pid.trim())).exists()
+}
+
+/// SIGINT or SIGTERM while a component's command runs: the command is
+/// killed, no snapshot is written, the rest is skipped, post runs, exit 130.
+fn stop_with(signal: &str) {
+    let body = format!(
+        "{COLD}{}{}",
+        command_component("slow", "echo $$ > @DIR@/slow.pid; sleep 60"),
+        files_component("content", "src")
+    );
+    let rig = Rig::new(&body);
+    make_tree(&rig.env.path("src"));
+    let mut child = rig
+        .cmd(&["plan", "run", "--json", rig.plan.to_str().expect("utf8")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid_file = rig.env.path("slow.pid");
+    wait_for(&pid_file, &mut child);
+    std::thread::sleep(Duration::from_millis(200));
+    let sent = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let t = Instant::now();
+    let o = child.wait_with_output().expect("wait");
+    assert!(t.elapsed() < Duration::from_secs(20), "stop took too long");
+    assert_code(&o, 130);
+    let r = json(&o);
+    assert_eq!(r["status"], "interrupted");
+    assert_eq!(r["components"][0]["status"], "interrupted");
+    assert_eq!(r["components"][1]["status"], "skipped");
+    assert_eq!(rig.log(), "paused\nresumed interrupted\n");
+    let pid = std::fs::read_to_string(&pid_file).expect("pid");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pid_alive(&pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !pid_alive(&pid),
+        "the component's command survived the stop"
+    );
+    assert_eq!(rig.snapshot_count(), 0);
+    assert_code(&rig.repo(&["check"]), 0);
+    let o = rig.plan(&["status", "--json"]);
+    assert_code(&o, 6);
+    assert_eq!(json(&o)["last_run"]["status"], "interrupted");
+}
+
+#[test]
+fn sigint_stops_the_run_and_post_still_runs() {
+    stop_with("-INT");
+}
+
+#[test]
+fn sigterm_stops_the_run_and_post_still_runs() {
+    stop_with("-TERM");
+}
+
+#[test]
+fn a_database_newer_than_the_files_is_refused_unless_forced() {
+    let body = format!(
+        "[restore]\norder = [\"content\", \"db\"]\n{}[component.restore]\npath = \"@DIR@/restored-db.out\"\n{}",
+        command_with("db", "echo rows", "older_than = [\"content\"]\n"),
+        files_component("content", "src")
+    );
+    let rig = Rig::new(&body);
+    make_tree(&rig.env.path("src"));
+    // The files first, the database afterwards: the database points at
+    // files the file backup may not have.
+    assert_code(&rig.plan(&["run", "--only", "content"]), 0);
+    std::thread::sleep(Duration::from_millis(20));
+    assert_code(&rig.plan(&["run", "--only", "db"]), 0);
+    let o = rig.plan(&["restore"]);
+    assert_code(&o, 1);
+    assert!(
+        stderr(&o).contains("no run of plan t stored all of"),
+        "{}",
+        stderr(&o)
+    );
+    let o = rig.plan(&["restore", "--latest"]);
+    assert_code(&o, 7);
+    assert!(
+        stderr(&o).contains("db (snapshot") && stderr(&o).contains("is not older than content"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !rig.env.path("restored-content").exists(),
+        "nothing is touched"
+    );
+    assert!(!rig.env.path("restored-db.out").exists());
+    let o = rig.plan(&["restore", "--latest", "--force", "--json"]);
+    assert_code(&o, 0);
+    assert_eq!(json(&o)["violations"].as_array().map(Vec::len), Some(1));
+    assert!(rig.env.path("restored-db.out").exists());
+    // A full run keeps the order, so its set restores without force.
+    std::fs::remove_file(rig.env.path("restored-db.out")).expect("rm");
+    assert_code(&rig.plan(&["run"]), 0);
+    let o = rig.plan(&["restore", "--dry-run"]);
+    assert_code(&o, 0);
+    let out = stdout(&o);
+    let (c, d) = (
+        out.find("restore content").expect("content step"),
+        out.find("restore db").expect("db step"),
+    );
+    assert!(c < d, "restore order: {out}");
+    assert!(
+        !rig.env.path("restored-db.out").exists(),
+        "a dry run touches nothing"
+    );
+    let o = rig.plan(&["restore"]);
+    assert_code(&o, 0);
+    assert_eq!(
+        std::fs::read_to_string(rig.env.path("restored-db.out")).expect("restored"),
+        "rows\n"
+    );
+    assert_eq!(
+        std::fs::read(
+            rig.env
+                .path(&format!("restored-content{}/sub/b.txt", rig.p("src")))
+        )
+        .expect("restored file"),
+        b"beta"
+    );
+}
+
+#[test]
+fn status_reports_overdue_components_and_forget_keeps_each_components_rule() {
+    let body = format!(
+        "interval = \"1s\"\n{}{}",
+        command_with("db", "date +%s%N", "keep = { last = 2 }\n"),
+        files_with("content", "src", "keep = \"forever\"\n")
+    );
+    let rig = Rig::new(&body);
+    make_tree(&rig.env.path("src"));
+    let o = rig.plan(&["status", "--json"]);
+    assert_code(&o, 6);
+    assert_eq!(
+        json(&o)["components"][0]["overdue"],
+        true,
+        "never backed up"
+    );
+    for _ in 0..3 {
+        assert_code(&rig.plan(&["run"]), 0);
+    }
+    let o = rig.plan(&["status", "--json"]);
+    assert_code(&o, 0);
+    assert_eq!(json(&o)["last_run"]["status"], "ok");
+    std::thread::sleep(Duration::from_millis(1600));
+    let o = rig.plan(&["status"]);
+    assert_code(&o, 6);
+    assert!(stdout(&o).contains("OVERDUE"), "{}", stdout(&o));
+    let o = rig.plan(&["forget", "--json"]);
+    assert_code(&o, 0);
+    let f = json(&o);
+    assert_eq!(
+        f["components"][0]["removed"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(f["components"][1]["kept"], 3);
+    assert_eq!(rig.snapshot_count(), 5);
+}
+
+#[test]
+fn bad_plan_files_are_refused_with_line_and_column() {
+    let rig = Rig::new(&files_component("content", "src"));
+    let cases = [
+        ("[[component]]\nname = \"x\"\nkind = \"files\"\ncolour = 1\n[component.settings]\npaths = [\"/a\"]\n", "plan.toml:8:1: unknown key `colour` in `component \"x\"`"),
+        ("[[component]]\nname = \"x\"\nkind = \"files\"\n[component.settings]\npaths = [\"/a\"]\nexclude_prset = \"seed-temp\"\n", "plan.toml:10:1: unknown key `exclude_prset` in `component \"x\".settings`"),
+        ("[[component]]\nname = \"x\"\nkind = \"nosuch\"\n", "unknown component kind \"nosuch\""),
+        ("[[component]]\nname = \"x\"\nkind = \"files\"\n[component.settings]\npaths = \"relative\"\n", "is not absolute"),
+        ("[[component]]\nname = \"x\"\nkind = \"command\"\n[component.settings]\ncommand = 3\n", "plan.toml:9:11: `component \"x\".settings.command` must be a string"),
+        ("intervl = \"1d\"\n", "plan.toml:5:1: unknown key `intervl` at the top level"),
+        ("[[component]]\nname = \"x\"\nkind = \"files\"\nkeep = { dayly = 7 }\n[component.settings]\npaths = [\"/a\"]\n", "unknown key `dayly`"),
+        ("[[component]]\nname = \"x\"\nkind = \"files\"\nolder_than = [\"nope\"]\n[component.settings]\npaths = [\"/a\"]\n", "has no component \"nope\""),
+        ("[[component]]\nname = \"x\"\nkind = \"command\"\n[component.settings]\ncommand = \"${CAIRN_TEST_SURELY_UNSET}\"\n", "CAIRN_TEST_SURELY_UNSET is not set"),
+    ];
+    for (body, want) in cases {
+        rig.write(body);
+        let o = rig.plan(&["validate"]);
+        assert_code(&o, 1);
+        assert!(
+            stderr(&o).contains(want),
+            "{body}\nwanted {want:?}, got: {}",
+            stderr(&o)
+        );
+    }
+    // A kind whose adapter is not built parses, and refuses to run: no
+    // silent skip, nothing written.
+    rig.write(&format!(
+        "{}[[component]]\nname = \"mongo\"\nkind = \"mongodb\"\n[component.settings]\nuri = \"mongodb://x\"\n",
+        files_component("content", "src")
+    ));
+    assert_code(&rig.plan(&["validate"]), 0);
+    let o = rig.plan(&["run"]);
+    assert_code(&o, 1);
+    assert!(
+        stderr(&o).contains("mongo (mongodb) needs the MongoDB adapter (issue #21)"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(rig.snapshot_count(), 0);
+    // --only leaves it out.
+    make_tree(&rig.env.path("src"));
+    assert_code(&rig.plan(&["run", "--only", "content"]), 0);
+    // A plan naming one repository while --repo names another is refused.
+    let o = rig
+        .cmd(&[
+            "plan",
+            "run",
+            rig.plan.to_str().expect("utf8"),
+            "--only",
+            "content",
+        ])
+        .env("CAIRN_REPOSITORY", rig.env.path("elsewhere"))
+        .output()
+        .expect("runs");
+    assert_code(&o, 1);
+    assert!(stderr(&o).contains("remove one"), "{}", stderr(&o));
+}
+
+#[test]
+fn the_example_plans_parse_and_validate() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/plans");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("docs/plans")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 5, "one example per seed platform: {names:?}");
+    let env = Env::new();
+    for p in &names {
+        let o = env
+            .cmd(&["--json", "plan", "validate", p.to_str().expect("utf8")])
+            .output()
+            .expect("runs");
+        assert_code(&o, 0);
+        let v = json(&o);
+        assert!(
+            v["components"].as_array().is_some_and(|c| c.len() >= 3),
+            "{v}"
+        );
+    }
+}
