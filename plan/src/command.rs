@@ -228,6 +228,9 @@ fn write_file(
     let name = path
         .file_name()
         .ok_or_else(|| Error::invalid(format!("{} is not a file path", path.display())))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
     let tmp = path.with_file_name(format!(".{}.cairn-restore", name.to_string_lossy()));
     let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
     let r = cx

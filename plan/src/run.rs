@@ -91,11 +91,12 @@ pub struct RunReport {
     pub journal: std::path::PathBuf,
 }
 
-/// A new run id: UTC start time and 4 hex digits.
+/// A new run id: the UTC start time to the millisecond, then 4 hex
+/// digits, so that ids sort by start time (`20261202T100010.123Z-3f2a`).
 pub fn new_run_id() -> String {
     let now = chrono::Utc::now();
     let salt = (now.timestamp_subsec_nanos() ^ std::process::id().rotate_left(16)) & 0xffff;
-    format!("{}-{salt:04x}", now.format("%Y%m%dT%H%M%SZ"))
+    format!("{}Z-{salt:04x}", now.format("%Y%m%dT%H%M%S%.3f"))
 }
 
 struct Runner<'a> {
