@@ -221,8 +221,11 @@ impl PgConn {
                 }
             }
             None => {
+                // A connection string, not a bare name: pg_dumpall reads
+                // --dbname only as one.
                 if let Some(d) = db {
-                    cmd.arg(format!("--dbname={d}"));
+                    let quoted = d.replace('\\', "\\\\").replace('\'', "\\'");
+                    cmd.arg(format!("--dbname=dbname='{quoted}'"));
                 }
             }
         }
@@ -280,7 +283,9 @@ mod tests {
     fn environment_only() {
         let c = PgConn::new(None);
         let cmd = c.command(std::path::Path::new("pg_dump"), Some("app"));
-        assert_eq!(args(&cmd), vec!["--dbname=app"]);
+        assert_eq!(args(&cmd), vec!["--dbname=dbname='app'"]);
+        let cmd = c.command(std::path::Path::new("pg_dumpall"), Some("it's"));
+        assert_eq!(args(&cmd), vec![r"--dbname=dbname='it\'s'"]);
         assert!(env(&cmd, "PGPASSWORD").is_none());
     }
 }

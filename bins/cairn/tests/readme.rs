@@ -96,4 +96,20 @@ fn tour_runs_verbatim_against_a_real_postgres() {
         std::fs::read_to_string(restored).expect("restored"),
         "hello\n"
     );
+    // The plan part: one run of two components, healthy, and its files back.
+    assert!(
+        out.contains("plan shop run") && out.contains(": ok"),
+        "{out}"
+    );
+    assert!(out.contains("plan shop: healthy"), "{out}");
+    let from_plan = env.path("home/restore-shop").join(
+        env.home()
+            .join("site/index.html")
+            .strip_prefix("/")
+            .expect("abs"),
+    );
+    assert_eq!(
+        std::fs::read_to_string(from_plan).expect("restored by the plan"),
+        "hello\n"
+    );
 }
