@@ -38,6 +38,17 @@ pub fn mode_string(type_char: char, mode: u32) -> String {
     s
 }
 
+/// "12 MiB read, 3 MiB new (1 MiB stored) in 2.5s" for a backup summary.
+pub fn transfer(s: &cairn::Summary) -> String {
+    format!(
+        "{} read, {} new ({} stored) in {:.1}s",
+        bytes(s.bytes_read),
+        bytes(s.raw_bytes_added),
+        bytes(s.bytes_added),
+        s.duration_ms as f64 / 1000.0
+    )
+}
+
 /// Snapshot summary as JSON.
 pub fn summary_json(s: &cairn::Summary) -> serde_json::Value {
     serde_json::json!({

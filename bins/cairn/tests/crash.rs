@@ -17,20 +17,6 @@ use std::time::{Duration, Instant};
 /// path → BLAKE3 of its content: what a snapshot must restore to.
 type Manifest = BTreeMap<PathBuf, [u8; 32]>;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n / 8).flat_map(|_| self.next().to_le_bytes()).collect()
-    }
-}
-
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()

@@ -47,18 +47,6 @@ target = "{restored}"
     )
 }
 
-/// A small xorshift generator, seeded from the clock and printed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 #[test]
 fn a_plan_run_killed_at_random_points_leaves_a_clean_repository_and_a_failed_status() {
     let rounds: usize = std::env::var("CAIRN_PLAN_KILL_ROUNDS")
@@ -81,12 +69,7 @@ fn a_plan_run_killed_at_random_points_leaves_a_clean_repository_and_a_failed_sta
         std::fs::write(content.join(format!("f{i}.bin")), body).expect("write");
     }
     let key = env.path("key");
-    let o = env
-        .cmd(&["init", "--generate-key-file", key.to_str().expect("utf8")])
-        .env("CAIRN_REPOSITORY", env.path("repo"))
-        .output()
-        .expect("init");
-    assert_code(&o, 0);
+    env.init_repo(&env.path("repo"), &key);
     let plan = env.path("plan.toml");
     std::fs::write(&plan, plan_text(&env)).expect("plan");
     let plan_s = plan.to_str().expect("utf8");

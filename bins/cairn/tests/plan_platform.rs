@@ -152,12 +152,7 @@ fn a_platform_plan_backs_up_and_restores_every_component_into_fresh_servers() {
     std::fs::write(content.join("cases/TEMP.upload"), b"partial").expect("write");
     std::fs::write(content.join("cases/tmp/scratch"), b"scratch").expect("write");
     let key = env.path("key");
-    let o = env
-        .cmd(&["init", "--generate-key-file", key.to_str().expect("utf8")])
-        .env("CAIRN_REPOSITORY", env.path("repo"))
-        .output()
-        .expect("init");
-    assert_code(&o, 0);
+    env.init_repo(&env.path("repo"), &key);
     let dst = Pg::start();
     let plan = env.path("platform.toml");
     std::fs::write(&plan, plan_text(&env, &src, &dst, &redis, &m)).expect("plan");

@@ -20,13 +20,7 @@ impl Rig {
     /// state directory), which the rig writes.
     fn new(body: &str) -> Rig {
         let env = Env::new();
-        let key = env.path("key");
-        let o = env
-            .cmd(&["init", "--generate-key-file", key.to_str().expect("utf8")])
-            .env("CAIRN_REPOSITORY", env.path("repo"))
-            .output()
-            .expect("init");
-        assert_code(&o, 0);
+        env.init_repo(&env.path("repo"), &env.path("key"));
         let rig = Rig {
             plan: env.path("plan.toml"),
             env,

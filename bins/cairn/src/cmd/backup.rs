@@ -62,15 +62,12 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
         output::snapshot_summary(&res);
     } else if !g.quiet {
         crate::out!(
-            "snapshot {} saved: {} files, {} dirs, {} streams; {} read, {} new ({} stored) in {:.1}s",
+            "snapshot {} saved: {} files, {} dirs, {} streams; {}",
             res.id.short(),
             s.files,
             s.dirs,
             s.streams,
-            output::bytes(s.bytes_read),
-            output::bytes(s.raw_bytes_added),
-            output::bytes(s.bytes_added),
-            s.duration_ms as f64 / 1000.0
+            output::transfer(s)
         );
     }
     if res.complete() {

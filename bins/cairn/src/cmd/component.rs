@@ -37,15 +37,12 @@ pub fn backup(
     } else if !g.quiet {
         let s = &res.snapshot.summary;
         crate::out!(
-            "snapshot {} saved: {}; {} streams ({} unchanged), {} read, {} new ({} stored) in {:.1}s",
+            "snapshot {} saved: {}; {} streams ({} unchanged), {}",
             res.id.short(),
             c.describe(),
             s.streams,
             s.unchanged_files,
-            output::bytes(s.bytes_read),
-            output::bytes(s.raw_bytes_added),
-            output::bytes(s.bytes_added),
-            s.duration_ms as f64 / 1000.0
+            output::transfer(s)
         );
     }
     super::ok()
@@ -89,30 +86,31 @@ fn print(
 
 /// Restores a snapshot through the component.
 pub fn restore(g: &Global, c: &dyn Component, snapshot: &str) -> Result<ExitCode> {
-    let repo = context::open(g)?;
-    let id = repo.resolve_snapshot(snapshot)?;
-    let snap = repo.load_snapshot(&id)?;
-    let started = std::time::Instant::now();
-    let o = c.restore(&RestoreCx {
-        repo: &repo,
-        id,
-        snapshot: &snap,
-    })?;
-    print(g, "summary", c, &id, &o, started.elapsed().as_secs_f64());
-    super::ok()
+    on_snapshot(g, c, snapshot, "summary", |c, cx| c.restore(cx))
 }
 
 /// Verifies a snapshot through the component.
 pub fn verify(g: &Global, c: &dyn Component, snapshot: &str) -> Result<ExitCode> {
+    on_snapshot(g, c, snapshot, "verify", |c, cx| c.verify(cx))
+}
+
+fn on_snapshot(
+    g: &Global,
+    c: &dyn Component,
+    snapshot: &str,
+    message_type: &str,
+    act: impl Fn(&dyn Component, &RestoreCx<'_>) -> cairn::Result<Outcome>,
+) -> Result<ExitCode> {
     let repo = context::open(g)?;
     let id = repo.resolve_snapshot(snapshot)?;
     let snap = repo.load_snapshot(&id)?;
     let started = std::time::Instant::now();
-    let o = c.verify(&RestoreCx {
+    let cx = RestoreCx {
         repo: &repo,
         id,
         snapshot: &snap,
-    })?;
-    print(g, "verify", c, &id, &o, started.elapsed().as_secs_f64());
+    };
+    let o = act(c, &cx)?;
+    print(g, message_type, c, &id, &o, started.elapsed().as_secs_f64());
     super::ok()
 }

@@ -46,6 +46,16 @@ impl Env {
         c
     }
 
+    /// Creates a repository at `repo` with a new key file `key`.
+    pub fn init_repo(&self, repo: &Path, key: &Path) {
+        let o = self
+            .cmd(&["init", "--generate-key-file", key.to_str().expect("utf8")])
+            .env("CAIRN_REPOSITORY", repo)
+            .output()
+            .expect("init");
+        assert_code(&o, 0);
+    }
+
     /// Runs with the repository at `repo` opened by the key file `key`.
     pub fn run_with(&self, repo: &Path, key: &Path, args: &[&str]) -> Output {
         self.cmd(args)
@@ -53,6 +63,22 @@ impl Env {
             .env("CAIRN_KEY_FILE", key)
             .output()
             .expect("runs")
+    }
+}
+
+/// A small xorshift generator for reproducible random test data.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n / 8).flat_map(|_| self.next().to_le_bytes()).collect()
     }
 }
 

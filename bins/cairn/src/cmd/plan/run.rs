@@ -90,16 +90,12 @@ fn print(r: &RunReport) {
     for c in &r.components {
         match &c.backup {
             Some(b) => {
-                let s = &b.snapshot.summary;
                 crate::out!(
-                    "  {:<16} {:<10} ok      snapshot {}: {} read, {} new ({} stored) in {:.1}s",
+                    "  {:<16} {:<10} ok      snapshot {}: {}",
                     c.name,
                     c.kind,
                     b.id.short(),
-                    output::bytes(s.bytes_read),
-                    output::bytes(s.raw_bytes_added),
-                    output::bytes(s.bytes_added),
-                    s.duration_ms as f64 / 1000.0
+                    output::transfer(&b.snapshot.summary)
                 );
             }
             None => crate::out!(
