@@ -219,7 +219,7 @@ impl Journal {
         Ok(out)
     }
 
-    /// Removes all but the newest [`KEEP_RECORDS`] records.
+    /// Removes all but the newest `KEEP_RECORDS` (200) records.
     pub fn trim(&self) -> Result<()> {
         let all = self.list()?;
         for r in all.iter().take(all.len().saturating_sub(KEEP_RECORDS)) {
