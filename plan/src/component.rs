@@ -55,6 +55,15 @@ pub trait Component: Send + Sync {
     /// Proves a snapshot restorable: every byte read back and checked, and
     /// what the source's own tools can say about it.
     fn verify(&self, cx: &RestoreCx<'_>) -> Result<Outcome>;
+
+    /// A restore drill: restores the snapshot into a scratch target (under
+    /// `scratch`, a directory removed afterwards, or the component's own
+    /// scratch server or bucket), checks what arrived, and cleans up. The
+    /// default is [`Component::verify`].
+    fn drill(&self, cx: &RestoreCx<'_>, scratch: &std::path::Path) -> Result<Outcome> {
+        let _ = scratch;
+        self.verify(cx)
+    }
 }
 
 /// A callback that receives one line per step of a long operation.

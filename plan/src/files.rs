@@ -198,6 +198,38 @@ impl Component for Files {
         })
     }
 
+    fn drill(&self, cx: &RestoreCx<'_>, scratch: &std::path::Path) -> Result<Outcome> {
+        let r = cx.repo.restore(
+            &cx.id,
+            RestoreOptions::new(scratch.to_path_buf()).verify(true),
+        )?;
+        if let Some(first) = r.problems.first() {
+            return Err(Error::invalid(format!(
+                "{} entries could not be restored; the first: {first}",
+                r.problems.len()
+            )));
+        }
+        if r.verified != r.files {
+            return Err(Error::corrupt(
+                format!("snapshot {}", cx.id.short()),
+                format!(
+                    "{} files restored but only {} read back identical",
+                    r.files, r.verified
+                ),
+            ));
+        }
+        Ok(Outcome {
+            summary: format!(
+                "{} files ({} bytes) restored into a scratch directory, every one read back and re-hashed against the snapshot",
+                r.files, r.bytes
+            ),
+            items: r.files,
+            bytes: r.bytes,
+            details: r.not_applied.clone(),
+            data: serde_json::json!({ "files": r.files, "bytes": r.bytes, "verified": r.verified }),
+        })
+    }
+
     fn verify(&self, cx: &RestoreCx<'_>) -> Result<Outcome> {
         let (items, bytes) = read_back(cx.repo, cx.snapshot)?;
         Ok(Outcome {

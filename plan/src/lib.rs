@@ -33,6 +33,7 @@ mod backup;
 mod command;
 mod component;
 mod doc;
+mod drill;
 mod files;
 mod forget;
 mod hooks;
@@ -50,6 +51,7 @@ pub use backup::{backup_component, belongs, keys, started_ns, ComponentRun, Mode
 pub use command::CommandSource;
 pub use component::{read_back, Capture, CaptureCx, Component, LogFn, Outcome, RestoreCx};
 pub use doc::{expand_env, Pos, Table};
+pub use drill::{drill_plan, DrillOptions, DrillPick, DrillReport, DrillStep, Scratch};
 pub use files::{preset, Files, PRESETS};
 pub use forget::{forget_plan, ComponentForget};
 pub use hooks::{run_hook, HookEnv};

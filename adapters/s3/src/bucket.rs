@@ -67,6 +67,15 @@ impl Bucket {
         Ok(all)
     }
 
+    /// Deletes an object (for cleaning up drills' scratch prefixes).
+    pub fn delete(&self, key: &str) -> Result<()> {
+        let store = self.store.clone();
+        let path = Path::from(key);
+        self.bridge
+            .run(async move { store.delete(&path).await })?
+            .map_err(|e| err(&format!("delete {key}"), e))
+    }
+
     /// Opens an object for streaming: its attributes and a reader.
     pub fn get(&self, key: &str) -> Result<(Attributes, Box<dyn Read + Send>)> {
         let store = self.store.clone();

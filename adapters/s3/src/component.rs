@@ -13,6 +13,10 @@ pub struct S3Component {
     pub backup: S3BackupOptions,
     /// Where restores go (`None`: this component cannot restore).
     pub restore: Option<S3RestoreOptions>,
+    /// A scratch bucket or prefix for drills (`s3://bucket[/prefix]`, on
+    /// the source's endpoint): each drill restores below a new prefix
+    /// there, compares, and deletes what it wrote.
+    pub drill_url: Option<String>,
 }
 
 impl S3Component {
@@ -21,6 +25,7 @@ impl S3Component {
         S3Component {
             backup: o,
             restore: None,
+            drill_url: None,
         }
     }
 
@@ -47,7 +52,7 @@ fn s3_options(t: &mut Table) -> Result<S3Options> {
 }
 
 /// `kind = "s3"`. Settings: `url`, `endpoint`, `region`, `concurrency`,
-/// `exclude`. Restore: `url`, `endpoint`, `region`, `concurrency`,
+/// `exclude`, `drill_url`. Restore: `url`, `endpoint`, `region`, `concurrency`,
 /// `prefix`, `include`. Credentials come from the standard `AWS_*`
 /// variables.
 pub fn from_settings(s: &mut Table, r: &mut Table) -> Result<Arc<dyn Component>> {
@@ -59,6 +64,10 @@ pub fn from_settings(s: &mut Table, r: &mut Table) -> Result<Arc<dyn Component>>
         excludes: s.strs("exclude")?,
         ..Default::default()
     };
+    let drill_url = s.str("drill_url")?;
+    if let Some(u) = &drill_url {
+        cairn::parse_s3_url(u).map_err(|e| s.error(e))?;
+    }
     let restore = match r.str("url")? {
         None => None,
         Some(url) => {
@@ -71,7 +80,11 @@ pub fn from_settings(s: &mut Table, r: &mut Table) -> Result<Arc<dyn Component>>
             })
         }
     };
-    Ok(Arc::new(S3Component { backup, restore }))
+    Ok(Arc::new(S3Component {
+        backup,
+        restore,
+        drill_url,
+    }))
 }
 
 impl Component for S3Component {
@@ -117,6 +130,56 @@ impl Component for S3Component {
             bytes: rep.bytes,
             details: Vec::new(),
             data: serde_json::json!({ "objects": rep.objects, "bytes": rep.bytes }),
+        })
+    }
+
+    fn drill(&self, cx: &RestoreCx<'_>, _scratch: &std::path::Path) -> Result<Outcome> {
+        let Some(base) = &self.drill_url else {
+            return self.verify(cx);
+        };
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let url = format!(
+            "{}/cairn-drill-{}-{nanos:x}",
+            base.trim_end_matches('/'),
+            std::process::id()
+        );
+        let opts = S3RestoreOptions {
+            url: url.clone(),
+            s3: self.backup.s3.clone(),
+            prefix: None,
+            include: Vec::new(),
+        };
+        let restored = crate::restore(cx.repo, &cx.id, &opts);
+        let target = crate::Bucket::open(&url, &self.backup.s3)?;
+        let listed = target.list();
+        // Clean up whatever arrived, also after a failure.
+        if let Ok(objects) = &listed {
+            for m in objects {
+                let _ = target.delete(m.location.as_ref());
+            }
+        }
+        let (rep, listed) = (restored?, listed?);
+        let listed_bytes: u64 = listed.iter().map(|m| m.size).sum();
+        if listed.len() as u64 != rep.objects || listed_bytes != rep.bytes {
+            return Err(cairn::Error::invalid(format!(
+                "drill into {url}: {} objects ({} bytes) written but {} ({listed_bytes} bytes) listed",
+                rep.objects,
+                rep.bytes,
+                listed.len()
+            )));
+        }
+        Ok(Outcome {
+            summary: format!(
+                "{} objects ({} bytes) restored into {url}, listed back with their sizes, and deleted",
+                rep.objects, rep.bytes
+            ),
+            items: rep.objects,
+            bytes: rep.bytes,
+            details: Vec::new(),
+            data: serde_json::json!({ "objects": rep.objects, "bytes": rep.bytes, "scratch": url }),
         })
     }
 

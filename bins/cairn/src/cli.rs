@@ -133,6 +133,10 @@ pub enum PlanCommand {
     Verify(PlanPickArgs),
     /// Apply each component's retention to its own snapshots.
     Forget(PlanForgetArgs),
+    /// Restore drill: restore a picked snapshot of each component into a
+    /// scratch target, check it, clean up, and time it (the measured RTO).
+    /// Exit 5 when a drill fails.
+    Drill(PlanDrillArgs),
     /// Parse and validate plan files without touching any repository.
     Validate(PlanValidateArgs),
 }
@@ -190,6 +194,23 @@ pub struct PlanForgetArgs {
     /// Only show what would be removed.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanDrillArgs {
+    /// The plan file (TOML).
+    pub plan: PathBuf,
+    /// Which snapshot of each component: latest, random (seed printed),
+    /// random:SEED (replays a drill), or N (the N-th newest, 0 = newest).
+    #[arg(long, default_value = "latest", value_name = "PICK")]
+    pub pick: String,
+    /// Only this component (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub only: Vec<String>,
+    /// Where scratch restores go (default: the temp directory); removed
+    /// afterwards.
+    #[arg(long, value_name = "DIR")]
+    pub scratch_dir: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -91,6 +91,7 @@ keep = {{ daily = 30 }}
 [component.settings]
 url = "s3://media"
 endpoint = "{endpoint}"
+drill_url = "s3://media-restored/drills"
 [component.restore]
 url = "s3://media-restored"
 endpoint = "{endpoint}"
@@ -237,6 +238,26 @@ fn a_platform_plan_backs_up_and_restores_every_component_into_fresh_servers() {
         "TEMP. files are excluded"
     );
     assert!(!root.join("cases/tmp").exists(), "tmp/ is excluded");
+
+    // A drill of every component: PostgreSQL into a scratch database with
+    // row counts, the bucket into a scratch prefix (deleted afterwards),
+    // the files into a scratch directory, the Redis dump re-read.
+    let o = run(&["--json", "plan", "drill", plan_s, "--pick", "random:1"]);
+    assert_code(&o, 0);
+    let d = json(&o);
+    assert_eq!(d["ok"], true, "{d}");
+    let by_name = |n: &str| {
+        d["components"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["name"] == n))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(by_name("postgres")["databases"][0]["tables"][0]["rows"], 20000);
+    assert_eq!(by_name("media")["objects"], 3);
+    assert_eq!(by_name("content")["verified"], 1);
+    let drills = cairn_s3::Bucket::open("s3://media-restored/drills", &opts).expect("bucket");
+    assert!(drills.list().expect("list").is_empty(), "the drill cleaned up");
 
     let o = env
         .cmd(&["check", "--read-data"])

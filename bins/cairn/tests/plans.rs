@@ -5,6 +5,7 @@
 
 mod common;
 use common::*;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -451,4 +452,117 @@ fn the_example_plans_parse_and_validate() {
             "{v}"
         );
     }
+}
+
+fn pg_restore() -> String {
+    let bin = std::env::var("CAIRN_PG_BIN").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into());
+    let tool = Path::new(&bin).join("pg_restore");
+    assert!(
+        tool.exists(),
+        "pg_restore not found in {bin}: run the suite with scripts/test, or set CAIRN_PG_BIN"
+    );
+    tool.display().to_string()
+}
+
+#[test]
+fn drills_restore_into_scratch_replay_from_a_seed_and_fail_on_damage() {
+    let body = format!(
+        "{}{}",
+        files_component("content", "src"),
+        command_component("notes", "echo meeting notes")
+    );
+    let rig = Rig::new(&body);
+    make_tree(&rig.env.path("src"));
+    for i in 0..4 {
+        std::fs::write(rig.env.path("src/changing.txt"), format!("version {i}")).expect("write");
+        assert_code(&rig.plan(&["run"]), 0);
+    }
+    let scratch = rig.env.path("scratch");
+    std::fs::create_dir_all(&scratch).expect("mkdir");
+    let scratch_s = scratch.to_str().expect("utf8");
+    let o = rig.plan(&["drill", "--json", "--scratch-dir", scratch_s]);
+    assert_code(&o, 0);
+    let d = json(&o);
+    assert_eq!(d["ok"], true);
+    assert_eq!(d["components"][0]["name"], "content");
+    assert_eq!(d["components"][0]["files"], 3);
+    assert_eq!(d["components"][0]["verified"], 3);
+    assert_eq!(d["components"][0]["candidates"], 4);
+    assert!(d["components"][0]["rto_ms"].as_u64().is_some());
+    assert_eq!(
+        std::fs::read_dir(&scratch).expect("scratch").count(),
+        0,
+        "the drill cleaned up its scratch restore"
+    );
+    // A seed replays the same picks.
+    let picks = |o: &Output| -> Vec<String> {
+        json(o)["components"]
+            .as_array()
+            .expect("components")
+            .iter()
+            .map(|c| c["snapshot_id"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let a = rig.plan(&["drill", "--json", "--pick", "random:7"]);
+    let b = rig.plan(&["drill", "--json", "--pick", "random:7"]);
+    assert_code(&a, 0);
+    assert_eq!(picks(&a), picks(&b));
+    assert_eq!(json(&a)["pick"], "random:7");
+    let seeds: BTreeSet<Vec<String>> = (1..=8)
+        .map(|s| picks(&rig.plan(&["drill", "--json", "--pick", &format!("random:{s}")])))
+        .collect();
+    assert!(seeds.len() > 1, "different seeds pick different snapshots");
+    let oldest = rig.plan(&["drill", "--json", "--pick", "3"]);
+    assert_code(&oldest, 0);
+    assert_eq!(
+        rig.plan(&["drill", "--pick", "4"]).status.code(),
+        Some(5),
+        "no 5th snapshot"
+    );
+
+    // A dump its own tool rejects fails the drill.
+    rig.write(&format!(
+        "{}[component.settings]\ncommand = 'echo not a dump'\nstream = \"db.dump\"\nverify_command = \"{} --list\"\n",
+        "[[component]]\nname = \"db\"\nkind = \"command\"\n",
+        pg_restore()
+    ));
+    assert_code(&rig.plan(&["run"]), 0);
+    let o = rig.plan(&["drill", "--json"]);
+    assert_code(&o, 5);
+    let d = json(&o);
+    assert_eq!(d["components"][0]["ok"], false);
+    assert!(
+        d["components"][0]["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("pg_restore"),
+        "{d}"
+    );
+
+    // A damaged pack fails the files drill, and names the damage.
+    rig.write(&files_component("content", "src"));
+    let mut packs = Vec::new();
+    let mut stack = vec![rig.env.path("repo/data")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                packs.push(p);
+            }
+        }
+    }
+    for p in &packs {
+        let mut bytes = std::fs::read(p).expect("pack");
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0xff;
+        bytes[mid / 2] ^= 0xff;
+        std::fs::write(p, bytes).expect("damage");
+    }
+    let o = rig.plan(&["drill", "--json"]);
+    assert_code(&o, 5);
+    let d = json(&o);
+    assert_eq!(d["ok"], false, "{d}");
+    assert_eq!(d["components"][0]["ok"], false, "{d}");
 }

@@ -1,5 +1,6 @@
-//! `cairn plan run|status|restore|verify|forget|validate`.
+//! `cairn plan run|status|restore|verify|forget|drill|validate`.
 
+mod drill;
 mod forget;
 mod restore;
 mod run;
@@ -19,6 +20,7 @@ pub fn run(g: &Global, c: &PlanCommand) -> Result<ExitCode> {
         PlanCommand::Restore(a) => restore::restore(g, a),
         PlanCommand::Verify(a) => restore::verify(g, a),
         PlanCommand::Forget(a) => forget::run(g, a),
+        PlanCommand::Drill(a) => drill::run(g, a),
         PlanCommand::Validate(a) => validate(g, a),
     }
 }
