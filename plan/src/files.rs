@@ -32,10 +32,11 @@ pub struct Files {
 }
 
 impl Files {
-    /// A component for these paths.
+    /// A component for these paths (`//` and `/./` are tidied away, so
+    /// they compare equal to the paths a snapshot records).
     pub fn new(paths: Vec<PathBuf>) -> Files {
         Files {
-            paths,
+            paths: paths.iter().map(|p| p.components().collect()).collect(),
             ..Default::default()
         }
     }
@@ -230,14 +231,42 @@ impl Component for Files {
         })
     }
 
+    /// Every byte read back, and "new files are included": every live file
+    /// changed before the backup started is in the snapshot.
     fn verify(&self, cx: &RestoreCx<'_>) -> Result<Outcome> {
         let (items, bytes) = read_back(cx.repo, cx.snapshot)?;
+        let fresh =
+            crate::fresh::check_fresh(cx.repo, &cx.id, cx.snapshot, &self.paths, &self.excludes)?;
+        if !fresh.ok() {
+            let first = fresh
+                .missing
+                .first()
+                .or(fresh.unreadable.first())
+                .cloned()
+                .unwrap_or_default();
+            return Err(Error::invalid(format!(
+                "{} live files older than the backup are missing from snapshot {} ({} directories unreadable); the first: {first}",
+                fresh.missing.len(),
+                cx.id.short(),
+                fresh.unreadable.len()
+            )));
+        }
         Ok(Outcome {
-            summary: format!("{items} files ({bytes} bytes) read back and checked"),
+            summary: format!(
+                "{items} files ({bytes} bytes) read back and checked; all {} live files older than the backup are in it ({} newer)",
+                fresh.checked, fresh.newer
+            ),
             items,
             bytes,
-            details: Vec::new(),
-            data: serde_json::json!({ "files": items, "bytes": bytes }),
+            details: fresh
+                .absent
+                .iter()
+                .map(|p| format!("{p} is not on this machine: new files there not checked"))
+                .collect(),
+            data: serde_json::json!({
+                "files": items, "bytes": bytes,
+                "fresh": { "checked": fresh.checked, "newer": fresh.newer, "missing": fresh.missing },
+            }),
         })
     }
 }

@@ -36,6 +36,7 @@ mod doc;
 mod drill;
 mod files;
 mod forget;
+mod fresh;
 mod hooks;
 mod journal;
 mod model;
@@ -54,6 +55,7 @@ pub use doc::{expand_env, Pos, Table};
 pub use drill::{drill_plan, DrillOptions, DrillPick, DrillReport, DrillStep, Scratch};
 pub use files::{preset, Files, PRESETS};
 pub use forget::{forget_plan, ComponentForget};
+pub use fresh::{backup_start_ns, check_fresh, newest_covering, FreshReport};
 pub use hooks::{run_hook, HookEnv};
 pub use journal::{default_state_dir, ComponentRecord, Journal, RunRecord, RunStatus};
 pub use model::{

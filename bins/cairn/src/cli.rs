@@ -385,6 +385,29 @@ pub enum VerifyCommand {
     /// pg_restore --list on every stored dump, a full read-back, and with
     /// --scratch-dsn a restore into a throwaway database with row counts.
     Postgres(PgVerifyArgs),
+    /// New files are included: every live file under PATH changed before
+    /// the snapshot's backup started must be in it. Exit 5 when some are
+    /// missing.
+    Fresh(VerifyFreshArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyFreshArgs {
+    /// Live directories or files (absolute).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Snapshot to compare with (default: the newest that covers the first
+    /// PATH).
+    #[arg(long, value_name = "ID")]
+    pub snapshot: Option<String>,
+    /// Leave out entries matching this pattern, as the backup did
+    /// (repeatable).
+    #[arg(short, long)]
+    pub exclude: Vec<String>,
+    /// Leave out the seeds' temporary data (TEMP.*, tmp/, DR_TMP_DIR/,
+    /// pending/), as `backup --exclude-temp` does.
+    #[arg(long)]
+    pub exclude_temp: bool,
 }
 
 /// Connection options shared by the PostgreSQL commands.

@@ -253,11 +253,17 @@ fn a_platform_plan_backs_up_and_restores_every_component_into_fresh_servers() {
             .cloned()
             .unwrap_or_default()
     };
-    assert_eq!(by_name("postgres")["databases"][0]["tables"][0]["rows"], 20000);
+    assert_eq!(
+        by_name("postgres")["databases"][0]["tables"][0]["rows"],
+        20000
+    );
     assert_eq!(by_name("media")["objects"], 3);
     assert_eq!(by_name("content")["verified"], 1);
     let drills = cairn_s3::Bucket::open("s3://media-restored/drills", &opts).expect("bucket");
-    assert!(drills.list().expect("list").is_empty(), "the drill cleaned up");
+    assert!(
+        drills.list().expect("list").is_empty(),
+        "the drill cleaned up"
+    );
 
     let o = env
         .cmd(&["check", "--read-data"])

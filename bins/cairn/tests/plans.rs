@@ -350,9 +350,14 @@ fn status_reports_overdue_components_and_forget_keeps_each_components_rule() {
         true,
         "never backed up"
     );
-    for _ in 0..3 {
+    for _ in 0..2 {
         assert_code(&rig.plan(&["run"]), 0);
     }
+    // The files component's parent is its previous snapshot in the plan:
+    // unchanged files are not read again.
+    let o = rig.plan(&["run", "--json"]);
+    assert_code(&o, 0);
+    assert_eq!(json(&o)["components"][1]["summary"]["unchanged_files"], 2);
     let o = rig.plan(&["status", "--json"]);
     assert_code(&o, 0);
     assert_eq!(json(&o)["last_run"]["status"], "ok");
@@ -565,4 +570,62 @@ fn drills_restore_into_scratch_replay_from_a_seed_and_fail_on_damage() {
     let d = json(&o);
     assert_eq!(d["ok"], false, "{d}");
     assert_eq!(d["components"][0]["ok"], false, "{d}");
+}
+
+#[test]
+fn verify_fresh_finds_files_the_backup_missed_and_accepts_newer_ones() {
+    let rig = Rig::new(&files_with("content", "src", "interval = \"1d\"\n"));
+    let src = rig.env.path("src");
+    make_tree(&src);
+    std::fs::write(src.join("c.txt"), b"old, left out").expect("write");
+    std::fs::write(src.join("TEMP.part"), b"temporary").expect("write");
+    let src_s = src.to_str().expect("utf8");
+    let o = rig.repo(&["backup", src_s, "--exclude", "c.txt", "--exclude-temp"]);
+    assert_code(&o, 0);
+    std::thread::sleep(Duration::from_millis(20));
+    // Written after the backup: expected to be absent.
+    std::fs::write(src.join("new.txt"), b"new").expect("write");
+    // An old file moved in after the backup: its ctime is new.
+    let outside = rig.env.path("old.txt");
+    std::fs::write(&outside, b"old").expect("write");
+    let t = Command::new("touch")
+        .args(["-d", "2020-01-01"])
+        .arg(&outside)
+        .status()
+        .expect("touch");
+    assert!(t.success());
+    std::fs::rename(&outside, src.join("moved-in.txt")).expect("mv");
+    let o = rig.repo(&["--json", "verify", "fresh", src_s, "--exclude-temp"]);
+    assert_code(&o, 5);
+    let v = json(&o);
+    assert_eq!(
+        v["missing"],
+        serde_json::json!([format!("{src_s}/c.txt")]),
+        "{v}"
+    );
+    assert_eq!(v["newer"], 2, "{v}");
+    assert_eq!(v["checked"], 3, "{v}");
+    let o = rig.repo(&[
+        "verify",
+        "fresh",
+        src_s,
+        "--exclude-temp",
+        "--exclude",
+        "c.txt",
+    ]);
+    assert_code(&o, 0);
+    assert!(stdout(&o).contains("0 missing"), "{}", stdout(&o));
+    // Without --exclude-temp the temporary file counts as missing too.
+    let o = rig.repo(&["--json", "verify", "fresh", src_s, "--exclude", "c.txt"]);
+    assert_code(&o, 5);
+    assert_eq!(json(&o)["missing"].as_array().map(Vec::len), Some(1));
+    // A plan's files component checks freshness in `plan verify`.
+    rig.write(&files_with("content", "src", "interval = \"1d\"\n"));
+    assert_code(&rig.plan(&["run"]), 0);
+    let o = rig.plan(&["verify", "--json"]);
+    assert_code(&o, 0);
+    assert_eq!(
+        json(&o)["components"][0]["fresh"]["missing"],
+        serde_json::json!([])
+    );
 }

@@ -8,6 +8,7 @@ mod copy;
 mod diff;
 mod dump;
 mod forget;
+mod fresh;
 mod init;
 mod key;
 mod ls;
@@ -40,6 +41,7 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Dump(a) => dump::run(g, a),
         Command::Cat(a) => cat::run(g, a),
         Command::Verify(crate::cli::VerifyCommand::Postgres(a)) => postgres::verify(g, a),
+        Command::Verify(crate::cli::VerifyCommand::Fresh(a)) => fresh::run(g, a),
         Command::Forget(a) => forget::run(g, a),
         Command::Prune(a) => prune::run(g, a),
         Command::Check(a) => check::run(g, a),
