@@ -6,6 +6,7 @@
 
 use crate::backup::belongs;
 use crate::component::{Outcome, RestoreCx};
+use crate::journal::{DrillRecord, DrillRecordStep, Journal};
 use crate::model::Plan;
 use crate::restore::restore_components;
 use cairn::{Error, Repository, Result, SnapshotId};
@@ -205,7 +206,43 @@ pub fn drill_plan(repo: &Repository, plan: &Plan, opts: &DrillOptions) -> Result
             result,
         });
     }
+    record(plan, &report);
     Ok(report)
+}
+
+/// Keeps the drill's outcome in the plan's state directory, for metrics
+/// and `plan status`; a failure to write it is only a warning.
+fn record(plan: &Plan, r: &DrillReport) {
+    let dir = match &plan.state_dir {
+        Some(d) => d.clone(),
+        None => match crate::journal::default_state_dir() {
+            Ok(d) => d,
+            Err(_) => return,
+        },
+    };
+    let rec = DrillRecord {
+        started_ns: r.started_ns,
+        pick: match r.pick {
+            DrillPick::Latest => "latest".into(),
+            DrillPick::Nth(n) => n.to_string(),
+            DrillPick::Random(s) => format!("random:{s}"),
+        },
+        ok: r.ok(),
+        steps: r
+            .steps
+            .iter()
+            .map(|s| DrillRecordStep {
+                name: s.name.clone(),
+                snapshot: s.snapshot.to_hex(),
+                ok: s.result.is_ok(),
+                rto_ms: s.rto.as_millis() as u64,
+                error: s.result.as_ref().err().cloned(),
+            })
+            .collect(),
+    };
+    if let Err(e) = Journal::new(&dir, &plan.name).save_drill(&rec) {
+        eprintln!("cairn: warning: cannot record the drill: {e}");
+    }
 }
 
 /// A scratch directory that is removed when dropped.

@@ -129,6 +129,52 @@ impl RunRecord {
     }
 }
 
+/// The newest drill of a plan, kept for metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrillRecord {
+    /// When it started (Unix ns).
+    pub started_ns: i64,
+    /// The pick (`latest`, `random:SEED`, `N`).
+    pub pick: String,
+    /// Every component passed.
+    pub ok: bool,
+    /// One per component.
+    pub steps: Vec<DrillRecordStep>,
+}
+
+/// One component of a [`DrillRecord`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrillRecordStep {
+    /// Component name.
+    pub name: String,
+    /// Snapshot id (hex).
+    pub snapshot: String,
+    /// Passed.
+    pub ok: bool,
+    /// Restore and check time, milliseconds.
+    pub rto_ms: u64,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| Error::io(path, e))
+}
+
 /// Where a plan's run records live.
 #[derive(Clone, Debug)]
 pub struct Journal {
@@ -171,18 +217,33 @@ impl Journal {
 
     /// Writes a record atomically (temporary file, sync, rename).
     pub fn save(&self, r: &RunRecord) -> Result<()> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
-        let path = self.dir.join(format!("{}.json", r.run));
-        let tmp = self.dir.join(format!(".{}.json.tmp", r.run));
         let text = serde_json::to_vec_pretty(r).map_err(Error::internal)?;
-        let write = || -> std::io::Result<()> {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&text)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &path)
-        };
-        write().map_err(|e| Error::io(&path, e))
+        write_atomic(&self.dir.join(format!("{}.json", r.run)), &text)
+    }
+
+    fn drill_path(&self) -> PathBuf {
+        self.dir
+            .parent()
+            .unwrap_or(&self.dir)
+            .join("last-drill.json")
+    }
+
+    /// Keeps the newest drill.
+    pub fn save_drill(&self, d: &DrillRecord) -> Result<()> {
+        let text = serde_json::to_vec_pretty(d).map_err(Error::internal)?;
+        write_atomic(&self.drill_path(), &text)
+    }
+
+    /// The newest drill, if one was recorded.
+    pub fn last_drill(&self) -> Result<Option<DrillRecord>> {
+        let path = self.drill_path();
+        match std::fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| Error::corrupt(path.display().to_string(), e.to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&path, e)),
+        }
     }
 
     /// Every record, oldest first (run ids sort by time). Unreadable

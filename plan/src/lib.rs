@@ -39,6 +39,7 @@ mod forget;
 mod fresh;
 mod hooks;
 mod journal;
+mod metrics;
 mod model;
 mod parse;
 mod pipe;
@@ -57,7 +58,10 @@ pub use files::{preset, Files, PRESETS};
 pub use forget::{forget_plan, ComponentForget};
 pub use fresh::{backup_start_ns, check_fresh, newest_covering, FreshReport};
 pub use hooks::{run_hook, HookEnv};
-pub use journal::{default_state_dir, ComponentRecord, Journal, RunRecord, RunStatus};
+pub use journal::{
+    default_state_dir, ComponentRecord, DrillRecord, DrillRecordStep, Journal, RunRecord, RunStatus,
+};
+pub use metrics::{file_name, plan_metrics, write_textfile, Metrics};
 pub use model::{
     check_name, format_interval, parse_interval, Hook, Hooks, Keep, KeySource, Plan, PlanComponent,
     RestorePlan, DEFAULT_HOOK_TIMEOUT,

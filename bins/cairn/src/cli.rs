@@ -50,6 +50,22 @@ pub struct Global {
     /// (and is retried).
     #[arg(long, global = true, default_value_t = 60, value_name = "SECS")]
     pub timeout: u64,
+    /// Write Prometheus text-format metrics (for node_exporter's textfile
+    /// collector) into this directory after backups, checks and plan
+    /// commands.
+    #[arg(long, global = true, env = "CAIRN_METRICS_DIR", value_name = "DIR")]
+    pub metrics_dir: Option<PathBuf>,
+    /// POST a JSON event to this http:// URL after plan run, plan drill,
+    /// plan status, backup and check (3 tries, 10 s each).
+    #[arg(long, global = true, env = "CAIRN_NOTIFY_URL", value_name = "URL")]
+    pub notify_url: Option<String>,
+    /// Run this shell command with the JSON event on stdin (and
+    /// CAIRN_EVENT, CAIRN_EVENT_OK in its environment).
+    #[arg(long, global = true, env = "CAIRN_NOTIFY_COMMAND", value_name = "CMD")]
+    pub notify_command: Option<String>,
+    /// When to notify: on failure (default) or always.
+    #[arg(long, global = true, default_value = "failure", value_parser = ["failure", "always"])]
+    pub notify_on: String,
 }
 
 impl Global {

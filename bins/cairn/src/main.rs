@@ -5,6 +5,7 @@ mod cmd;
 mod components;
 mod context;
 mod exit;
+mod notify;
 mod output;
 mod progress;
 mod signals;
@@ -31,6 +32,12 @@ fn main() -> ExitCode {
                     "message_type": "error", "message": line, "exit_code": exit::code_number(&e),
                 }));
             }
+            notify::notify(
+                &cli.global,
+                "error",
+                false,
+                serde_json::json!({ "message": line, "exit_code": exit::code_number(&e) }),
+            );
             exit::code_for(&e)
         }
     }

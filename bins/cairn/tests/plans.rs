@@ -629,3 +629,260 @@ fn verify_fresh_finds_files_the_backup_missed_and_accepts_newer_ones() {
         serde_json::json!([])
     );
 }
+
+/// Samples of a metrics file, read by the `prometheus_client` package's
+/// own text-format parser: (name, labels, value).
+fn parse_metrics(path: &Path) -> Vec<(String, serde_json::Value, f64)> {
+    let py = std::env::var("CAIRN_MOTO_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = "import sys, json\nfrom prometheus_client.parser import text_string_to_metric_families\nfor f in text_string_to_metric_families(open(sys.argv[1]).read()):\n    for s in f.samples:\n        print(json.dumps([s.name, s.labels, s.value]))\n";
+    let o = Command::new(&py)
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .expect("python");
+    assert!(
+        o.status.success(),
+        "the Prometheus parser failed (is prometheus_client installed? scripts/test installs it into its venv): {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("json");
+            (
+                v[0].as_str().unwrap_or("").to_string(),
+                v[1].clone(),
+                v[2].as_f64().unwrap_or(f64::NAN),
+            )
+        })
+        .collect()
+}
+
+fn sample(
+    samples: &[(String, serde_json::Value, f64)],
+    name: &str,
+    label: Option<(&str, &str)>,
+) -> Option<f64> {
+    samples
+        .iter()
+        .find(|(n, l, _)| n == name && label.is_none_or(|(k, v)| l[k] == v))
+        .map(|(_, _, v)| *v)
+}
+
+#[test]
+fn metrics_files_parse_as_prometheus_text_and_follow_runs_and_drills() {
+    let body = format!(
+        "{}{}",
+        files_component("content", "src"),
+        command_component("broken", "exit 3")
+    );
+    let rig = Rig::new(&body);
+    make_tree(&rig.env.path("src"));
+    let dir = rig.env.path("metrics");
+    let dir_s = dir.to_str().expect("utf8").to_string();
+    let run = |args: &[&str]| {
+        let mut all = vec![
+            "--metrics-dir",
+            dir_s.as_str(),
+            "plan",
+            args[0],
+            rig.plan.to_str().expect("utf8"),
+        ];
+        all.extend_from_slice(&args[1..]);
+        rig.cmd(&all).output().expect("runs")
+    };
+    assert_code(&run(&["run"]), 5);
+    let file = dir.join("cairn_plan_t.prom");
+    let m = parse_metrics(&file);
+    let content = Some(("component", "content"));
+    let broken = Some(("component", "broken"));
+    assert!(sample(
+        &m,
+        "cairn_component_last_success_timestamp_seconds",
+        content
+    )
+    .is_some_and(|t| t > 1.7e9));
+    assert_eq!(
+        sample(&m, "cairn_component_last_success_timestamp_seconds", broken),
+        None
+    );
+    assert_eq!(sample(&m, "cairn_component_overdue", broken), Some(1.0));
+    assert_eq!(sample(&m, "cairn_component_failed_runs", broken), Some(1.0));
+    assert_eq!(sample(&m, "cairn_plan_last_run_success", None), Some(0.0));
+    assert_eq!(sample(&m, "cairn_plan_healthy", None), Some(0.0));
+    assert!(sample(&m, "cairn_component_last_bytes_read", content).is_some_and(|b| b >= 9.0));
+    // Fixed, the next run and a drill show up.
+    rig.write(&format!(
+        "{}{}",
+        files_component("content", "src"),
+        command_component("broken", "echo fixed")
+    ));
+    assert_code(&run(&["run"]), 0);
+    assert_code(&run(&["drill"]), 0);
+    let m = parse_metrics(&file);
+    assert_eq!(sample(&m, "cairn_plan_last_run_success", None), Some(1.0));
+    assert_eq!(sample(&m, "cairn_plan_healthy", None), Some(1.0));
+    assert_eq!(sample(&m, "cairn_plan_failed_runs", None), Some(1.0));
+    assert_eq!(sample(&m, "cairn_plan_recorded_runs", None), Some(2.0));
+    assert_eq!(sample(&m, "cairn_drill_last_success", None), Some(1.0));
+    assert!(sample(&m, "cairn_drill_rto_seconds", content).is_some());
+    // Plain backups and checks write their own files.
+    let o = rig
+        .cmd(&["--metrics-dir", &dir_s, "backup", rig.p("src").as_str()])
+        .env("CAIRN_REPOSITORY", rig.env.path("repo"))
+        .output()
+        .expect("backup");
+    assert_code(&o, 0);
+    let o = rig
+        .cmd(&["--metrics-dir", &dir_s, "check"])
+        .env("CAIRN_REPOSITORY", rig.env.path("repo"))
+        .output()
+        .expect("check");
+    assert_code(&o, 0);
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    let backup = names
+        .iter()
+        .find(|n| n.starts_with("cairn_backup_"))
+        .expect("backup metrics");
+    let check = names
+        .iter()
+        .find(|n| n.starts_with("cairn_check_"))
+        .expect("check metrics");
+    assert_eq!(
+        sample(
+            &parse_metrics(&dir.join(backup)),
+            "cairn_backup_last_complete",
+            None
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &parse_metrics(&dir.join(check)),
+            "cairn_check_last_clean",
+            None
+        ),
+        Some(1.0)
+    );
+    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+}
+
+/// A webhook that answers 500 twice, then 200, recording every body.
+fn flaky_webhook() -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/hook", l.local_addr().expect("addr"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for (n, conn) in l.incoming().enumerate() {
+            let Ok(mut c) = conn else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Read the head, then Content-Length bytes of body.
+            loop {
+                let k = c.read(&mut chunk).unwrap_or(0);
+                if k == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..k]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some(i) = text.find("\r\n\r\n") {
+                    let len: usize = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("Content-Length: "))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if buf.len() >= i + 4 + len {
+                        let _ = tx.send(text[i + 4..].to_string());
+                        break;
+                    }
+                }
+            }
+            let status = if n < 2 {
+                "500 Internal Server Error"
+            } else {
+                "200 OK"
+            };
+            let _ = write!(
+                c,
+                "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn failures_notify_a_webhook_with_retries_and_a_command() {
+    let rig = Rig::new(&command_component("broken", "exit 3"));
+    let (url, rx) = flaky_webhook();
+    let got = rig.env.path("event.json");
+    let o = rig
+        .cmd(&[
+            "--notify-url",
+            &url,
+            "--notify-command",
+            &format!(
+                "cat > {}; echo $CAIRN_EVENT $CAIRN_EVENT_OK >> {}.env",
+                got.display(),
+                got.display()
+            ),
+            "plan",
+            "run",
+            rig.plan.to_str().expect("utf8"),
+        ])
+        .output()
+        .expect("runs");
+    assert_code(&o, 5);
+    let bodies: Vec<String> = rx.try_iter().collect();
+    assert_eq!(
+        bodies.len(),
+        3,
+        "two failed tries, then success: {bodies:?}"
+    );
+    let ev: serde_json::Value = serde_json::from_str(&bodies[2]).expect("json event");
+    assert_eq!(ev["event"], "plan_run");
+    assert_eq!(ev["ok"], false);
+    assert_eq!(ev["plan"], "t");
+    assert_eq!(ev["components"][0]["status"], "failed");
+    assert!(stderr(&o).contains("try 1 of 3 failed"), "{}", stderr(&o));
+    let from_cmd: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&got).expect("command got the event"))
+            .expect("json");
+    assert_eq!(from_cmd["event"], "plan_run");
+    assert_eq!(
+        std::fs::read_to_string(format!("{}.env", got.display())).expect("env"),
+        "plan_run 0\n"
+    );
+    // A success notifies only with --notify-on always.
+    rig.write(&command_component("fine", "echo ok"));
+    let quiet = rig
+        .cmd(&[
+            "--notify-command",
+            &format!("touch {}.ok", got.display()),
+            "plan",
+            "run",
+            rig.plan.to_str().expect("utf8"),
+        ])
+        .output()
+        .expect("runs");
+    assert_code(&quiet, 0);
+    assert!(!Path::new(&format!("{}.ok", got.display())).exists());
+    let loud = rig
+        .cmd(&[
+            "--notify-on",
+            "always",
+            "--notify-command",
+            &format!("touch {}.ok", got.display()),
+            "plan",
+            "run",
+            rig.plan.to_str().expect("utf8"),
+        ])
+        .output()
+        .expect("runs");
+    assert_code(&loud, 0);
+    assert!(Path::new(&format!("{}.ok", got.display())).exists());
+}

@@ -70,6 +70,43 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
             output::transfer(s)
         );
     }
+    crate::notify::repo_metrics(
+        g,
+        "backup",
+        &[
+            (
+                "cairn_backup_last_success_timestamp_seconds",
+                "End of the newest backup.",
+                res.snapshot.time_ns as f64 / 1e9,
+            ),
+            (
+                "cairn_backup_last_duration_seconds",
+                "Duration of the newest backup.",
+                s.duration_ms as f64 / 1000.0,
+            ),
+            (
+                "cairn_backup_last_bytes_read",
+                "Bytes the newest backup read.",
+                s.bytes_read as f64,
+            ),
+            (
+                "cairn_backup_last_bytes_added",
+                "Bytes the newest backup stored.",
+                s.bytes_added as f64,
+            ),
+            (
+                "cairn_backup_last_complete",
+                "1 when the newest backup read everything as it was.",
+                f64::from(u8::from(res.complete())),
+            ),
+        ],
+    );
+    crate::notify::notify(
+        g,
+        "backup",
+        res.complete(),
+        serde_json::json!({ "snapshot_id": res.id.to_hex(), "warnings": res.warnings.len(), "changed": res.changed.len() }),
+    );
     if res.complete() {
         super::ok()
     } else {

@@ -46,6 +46,38 @@ pub fn run(g: &Global, a: &CheckArgs) -> Result<ExitCode> {
             }
         );
     }
+    crate::notify::repo_metrics(
+        g,
+        "check",
+        &[
+            (
+                "cairn_check_last_timestamp_seconds",
+                "When the newest check ran.",
+                cairn::now_ns() as f64 / 1e9,
+            ),
+            (
+                "cairn_check_last_clean",
+                "1 when the newest check found no problem.",
+                f64::from(u8::from(r.is_clean())),
+            ),
+            (
+                "cairn_check_last_problems",
+                "Problems the newest check found.",
+                r.problems.len() as f64,
+            ),
+            (
+                "cairn_check_last_packs_read",
+                "Packs the newest check read.",
+                r.packs_read as f64,
+            ),
+        ],
+    );
+    crate::notify::notify(
+        g,
+        "check",
+        r.is_clean(),
+        serde_json::json!({ "problems": r.problems.len(), "packs_read": r.packs_read }),
+    );
     Ok(ExitCode::from(if r.is_clean() {
         exit::OK
     } else {

@@ -23,11 +23,14 @@ pub fn run(g: &Global, a: &PlanDrillArgs) -> Result<ExitCode> {
         .only(a.only.clone())
         .scratch_dir(a.scratch_dir.clone());
     let report = cairn_plan::drill_plan(&repo, &plan, &opts)?;
+    let v = json(&report);
     if g.json {
-        output::json(&json(&report));
+        output::json(&v);
     } else if !g.quiet {
         print(&report);
     }
+    crate::notify::plan_metrics(g, &repo, &plan);
+    crate::notify::notify(g, "plan_drill", report.ok(), v);
     Ok(ExitCode::from(if report.ok() {
         crate::exit::OK
     } else {

@@ -28,11 +28,14 @@ pub fn run(g: &Global, a: &PlanRunArgs) -> Result<ExitCode> {
     let report = cairn_plan::run_plan(&repo, &plan, &opts);
     drop(reporter);
     let report = report?;
+    let v = json(&report);
     if g.json {
-        output::json(&json(&report));
+        output::json(&v);
     } else if !g.quiet {
         print(&report);
     }
+    crate::notify::plan_metrics(g, &repo, &plan);
+    crate::notify::notify(g, "plan_run", report.status == RunStatus::Ok, v);
     Ok(ExitCode::from(match report.status {
         RunStatus::Ok => crate::exit::OK,
         RunStatus::Interrupted => crate::exit::INTERRUPTED,

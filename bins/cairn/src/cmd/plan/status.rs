@@ -10,11 +10,14 @@ pub fn run(g: &Global, a: &PlanFileArg) -> Result<ExitCode> {
     let plan = super::load(&a.plan)?;
     let repo = context::open_for_plan(g, &plan, false)?;
     let st = cairn_plan::plan_status(&repo, &plan, cairn::now_ns())?;
+    let v = json(&st);
     if g.json {
-        output::json(&json(&st));
+        output::json(&v);
     } else if !g.quiet {
         print(&st);
     }
+    crate::notify::plan_metrics(g, &repo, &plan);
+    crate::notify::notify(g, "plan_status", st.healthy(), v);
     Ok(ExitCode::from(if st.healthy() {
         crate::exit::OK
     } else {
