@@ -29,6 +29,8 @@ pub enum EnvelopeKind {
     Plan = b'G' as isize,
     /// `sessions/<id>`: a running backup.
     Session = b'L' as isize,
+    /// `checks/<id>`: progress of a rotating data check.
+    Check = b'R' as isize,
 }
 
 impl EnvelopeKind {
@@ -40,6 +42,7 @@ impl EnvelopeKind {
             EnvelopeKind::Snapshot => "snapshot",
             EnvelopeKind::Plan => "deletion plan",
             EnvelopeKind::Session => "session marker",
+            EnvelopeKind::Check => "check progress record",
         }
     }
 }

@@ -89,6 +89,7 @@ pub use id::{BlobId, IndexId, KeyId, PackId, SnapshotId};
 pub use keyslot::{KeySlot, Secret, SlotKind};
 pub use ops::backup::{BackupOptions, BackupReport, FinishInfo, ParentChoice, StreamSource};
 pub use ops::check::{Affected, CheckOptions, CheckReport, Problem, Subset};
+pub use ops::check_progress::{CheckProgress, CHECK_PROGRESS_VERSION};
 pub use ops::copy::{CopyOptions, CopyReport};
 pub use ops::forget::{ForgetOptions, ForgetReport};
 pub use ops::keys::KeyOptions;
@@ -124,7 +125,19 @@ pub mod raw {
             ($($m:ident),*) => { $(pub mod $m { pub use crate::ops::$m::*; })* };
         }
         expose_ops!(
-            backup, check, copy, forget, keys, prune, refs, repair, restore, retention, stats, walk
+            backup,
+            check,
+            check_progress,
+            copy,
+            forget,
+            keys,
+            prune,
+            refs,
+            repair,
+            restore,
+            retention,
+            stats,
+            walk
         );
     }
 }

@@ -44,6 +44,7 @@ fn envelope_headers() {
         (EnvelopeKind::Snapshot, "43524e5301000000"),
         (EnvelopeKind::Plan, "43524e4701000000"),
         (EnvelopeKind::Session, "43524e4c01000000"),
+        (EnvelopeKind::Check, "43524e5201000000"),
     ];
     for (k, want) in kinds {
         golden(
@@ -58,6 +59,22 @@ fn envelope_headers() {
         "43524e5041434b31",
     );
 }
+
+#[test]
+fn check_progress_bytes() {
+    let p = cairn::CheckProgress {
+        time_ns: 1_700_000_000_000_000_000,
+        cycle: 2,
+        cursor: Some(PackId([7; 32])),
+        read_in_cycle: 5,
+    };
+    golden("CheckProgress", hex_of(&p), CHECK_PROGRESS);
+    let start = cairn::CheckProgress::default();
+    golden("CheckProgress at the start", hex_of(&start), "00000000");
+}
+
+const CHECK_PROGRESS: &str =
+    "8080d0e2c6bfce972f0201070707070707070707070707070707070707070707070707070707070707070705";
 
 #[test]
 fn config_bytes() {

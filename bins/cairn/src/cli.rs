@@ -324,8 +324,35 @@ pub struct CheckArgs {
     #[arg(long)]
     pub read_data: bool,
     /// Read only a subset: N% (random) or n/m (part n of m).
-    #[arg(long, value_name = "SUBSET")]
+    #[arg(long, value_name = "SUBSET", conflicts_with = "read_data_rotate")]
     pub read_data_subset: Option<String>,
+    /// Read the next 1/M of the packs after where the previous rotating
+    /// check stopped (recorded in the repository): M daily runs read every
+    /// pack once.
+    #[arg(long, value_name = "M", value_parser = clap::value_parser!(u32).range(1..))]
+    pub read_data_rotate: Option<u32>,
+    /// Read at most this many pack bytes per run (e.g. 500M, 20G; at least
+    /// one pack), with any of the read options.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_bytes: Option<u64>,
+}
+
+/// `123`, `500K`, `500M`, `20G`, `1T` (powers of 1024).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.chars().last() {
+        Some('K' | 'k') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M' | 'm') => (&t[..t.len() - 1], 1 << 20),
+        Some('G' | 'g') => (&t[..t.len() - 1], 1 << 30),
+        Some('T' | 't') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    num.trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("bad size {s:?}: like 500M or 20G"))
 }
 
 #[derive(Args, Debug)]

@@ -886,3 +886,45 @@ fn failures_notify_a_webhook_with_retries_and_a_command() {
     assert_code(&loud, 0);
     assert!(Path::new(&format!("{}.ok", got.display())).exists());
 }
+
+#[test]
+fn a_rotating_check_reads_everything_over_m_runs_even_in_an_older_repository() {
+    let rig = Rig::new(&files_component("content", "src"));
+    let src = rig.env.path("src");
+    for i in 0..5 {
+        std::fs::create_dir_all(src.join(format!("d{i}"))).expect("mkdir");
+        let body: Vec<u8> = (0..400_000u32)
+            .map(|x| (x.wrapping_mul(i + 11) >> 4) as u8)
+            .collect();
+        std::fs::write(src.join(format!("d{i}/f.bin")), body).expect("write");
+        assert_code(&rig.repo(&["backup", src.to_str().expect("utf8")]), 0);
+    }
+    // A repository written before check progress records existed has no
+    // `checks/` directory.
+    assert!(!rig.env.path("repo/checks").exists());
+    let total = json(&rig.repo(&["--json", "check"]))["packs"]
+        .as_u64()
+        .expect("packs");
+    let mut read = 0;
+    for run in 1..=3 {
+        let o = rig.repo(&["--json", "check", "--read-data-rotate", "3"]);
+        assert_code(&o, 0);
+        let r = json(&o);
+        read += r["packs_read"].as_u64().expect("read");
+        if run < 3 {
+            assert!(
+                r["rotation"]["cursor"].is_array() || r["rotation"]["cursor"].is_string(),
+                "{r}"
+            );
+        } else {
+            assert!(r["rotation"]["cursor"].is_null(), "{r}");
+            assert_eq!(r["rotation"]["cycle"], 1);
+        }
+    }
+    assert_eq!(read, total);
+    let o = rig.repo(&["check", "--read-data-rotate", "3", "--max-bytes", "1"]);
+    assert_code(&o, 0);
+    assert!(stdout(&o).contains("read 1 packs"), "{}", stdout(&o));
+    let o = rig.repo(&["check", "--max-bytes", "0"]);
+    assert_code(&o, 2);
+}

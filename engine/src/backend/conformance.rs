@@ -12,7 +12,7 @@ use crate::error::Error;
 use bytes::Bytes;
 
 /// Every kind, in the order the suite checks them.
-pub const KINDS: [FileKind; 7] = [
+pub const KINDS: [FileKind; 8] = [
     FileKind::Config,
     FileKind::Key,
     FileKind::Index,
@@ -20,6 +20,7 @@ pub const KINDS: [FileKind; 7] = [
     FileKind::Pack,
     FileKind::Plan,
     FileKind::Session,
+    FileKind::Check,
 ];
 
 /// Tolerated difference between the storage's clock and ours.

@@ -60,6 +60,8 @@ pub enum FileKind {
     Plan,
     /// Markers of running backups, `sessions/<id>`.
     Session,
+    /// Progress of rotating data checks, `checks/<id>`.
+    Check,
 }
 
 impl FileKind {
@@ -73,6 +75,7 @@ impl FileKind {
             FileKind::Pack => "pack",
             FileKind::Plan => "deletion plan",
             FileKind::Session => "session",
+            FileKind::Check => "check progress",
         }
     }
 
@@ -86,6 +89,7 @@ impl FileKind {
             FileKind::Pack => format!("data/{}/{name}", name.get(..2).unwrap_or("00")),
             FileKind::Plan => format!("garbage/{name}"),
             FileKind::Session => format!("sessions/{name}"),
+            FileKind::Check => format!("checks/{name}"),
         }
     }
 
@@ -99,6 +103,7 @@ impl FileKind {
             FileKind::Pack => "data",
             FileKind::Plan => "garbage",
             FileKind::Session => "sessions",
+            FileKind::Check => "checks",
         }
     }
 }

@@ -57,6 +57,17 @@ pub fn index_file(data: &[u8]) {
         idx.compact();
         let _ = idx.get(&BlobId([0; 32]));
     }
+    for p in envelope_both::<crate::ops::check_progress::CheckProgress>(
+        EnvelopeKind::Check,
+        crate::ops::check_progress::CHECK_PROGRESS_VERSION,
+        data,
+    ) {
+        let packs = vec![
+            (crate::id::PackId([1; 32]), 10),
+            (crate::id::PackId([9; 32]), 10),
+        ];
+        let _ = crate::ops::check_progress::rotate(packs, &p, 2, Some(5), 0);
+    }
 }
 
 /// A snapshot.
@@ -66,8 +77,8 @@ pub fn snapshot(data: &[u8]) {
     }
 }
 
-/// Session markers (versions 2 and 3) and deletion plans: the files prune
-/// decides from.
+/// Session markers (versions 2 and 3), deletion plans and check progress
+/// records: the files prune and check decide from.
 pub fn gc_files(data: &[u8]) {
     let key = keys().meta;
     let name = "ab".repeat(32);

@@ -22,6 +22,10 @@ pub enum Subset {
     /// Part `n` of `m` (1-based) of the packs sorted by id: running parts
     /// 1..=m on successive days reads everything once.
     Part(u32, u32),
+    /// The next 1/M of the packs after where the previous rotating check
+    /// stopped (a `checks/` record in the repository): M runs read every
+    /// pack once, whoever runs them.
+    Rotate(u32),
 }
 
 impl Subset {
@@ -66,6 +70,8 @@ impl Subset {
                 );
                 packs[start..end].to_vec()
             }
+            // Chosen by `read_packs`, which knows the stored progress.
+            Subset::Rotate(_) => packs,
             Subset::Percent(p) => {
                 let want = ((packs.len() as f64 * p / 100.0).ceil() as usize).min(packs.len());
                 let mut keyed: Vec<([u8; 32], PackId)> = packs
@@ -77,6 +83,28 @@ impl Subset {
             }
         }
     }
+}
+
+/// Keeps packs, in order, while their sizes fit `max_bytes` (at least one).
+fn cap_bytes(
+    packs: Vec<PackId>,
+    sizes: &HashMap<PackId, u64>,
+    max_bytes: Option<u64>,
+) -> Vec<PackId> {
+    let Some(cap) = max_bytes else {
+        return packs;
+    };
+    let mut total = 0u64;
+    let mut out = Vec::new();
+    for p in packs {
+        let s = sizes.get(&p).copied().unwrap_or(0);
+        if !out.is_empty() && total + s > cap {
+            break;
+        }
+        total += s;
+        out.push(p);
+    }
+    out
 }
 
 /// One problem found.
@@ -105,12 +133,19 @@ pub struct Affected {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CheckOptions {
-    /// Read back and verify pack contents too: all packs, a share, or one
-    /// part of N; `None` checks structure only.
+    /// Read back and verify pack contents too: all packs, a share, one
+    /// part of N, or the next part of a rotation; `None` checks structure
+    /// only.
     pub read_data: Option<Subset>,
+    /// Read at most this many pack bytes (at least one pack), whatever
+    /// the subset.
+    pub max_bytes: Option<u64>,
 }
 
-super::setters!(CheckOptions { read_data: Option<Subset> });
+super::setters!(CheckOptions {
+    read_data: Option<Subset>,
+    max_bytes: Option<u64>,
+});
 
 /// The outcome of a check.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -124,6 +159,10 @@ pub struct CheckReport {
     pub packs_read: u64,
     /// Blobs decrypted and verified (with `read_data`).
     pub blobs_read: u64,
+    /// Pack bytes read back.
+    pub bytes_read: u64,
+    /// With a rotation: where it stands after this check.
+    pub rotation: Option<crate::ops::check_progress::CheckProgress>,
     /// Damage.
     pub problems: Vec<Problem>,
     /// Harmless findings (leftover packs that prune removes).
@@ -184,7 +223,7 @@ impl Repository {
         self.check_packs(&mut r, &mut bad)?;
         let snaps = self.check_snapshots(&mut r, &mut bad)?;
         if let Some(subset) = read_data {
-            self.read_packs(subset, &mut r, &mut bad)?;
+            self.read_packs(subset, opts.max_bytes, &mut r, &mut bad)?;
         }
         if !bad.is_empty() {
             r.affected = self.affected_paths(&snaps, &bad);
@@ -350,6 +389,7 @@ impl Repository {
     fn read_packs(
         &self,
         subset: Subset,
+        max_bytes: Option<u64>,
         r: &mut CheckReport,
         bad: &mut HashSet<BlobId>,
     ) -> Result<()> {
@@ -360,7 +400,27 @@ impl Repository {
             .map(|(p, _, s)| (*p, *s))
             .collect();
         let sizes: HashMap<PackId, u64> = packs.iter().copied().collect();
-        let chosen = subset.select(packs.iter().map(|(p, _)| *p).collect());
+        let mut rotation = None;
+        let chosen = match subset {
+            Subset::Rotate(m) => {
+                let prev = self.check_progress()?;
+                let rot = crate::ops::check_progress::rotate(
+                    packs.clone(),
+                    &prev,
+                    m,
+                    max_bytes,
+                    crate::snapshot::now_ns(),
+                );
+                rotation = Some(rot.next);
+                rot.packs
+            }
+            other => cap_bytes(
+                other.select(packs.iter().map(|(p, _)| *p).collect()),
+                &sizes,
+                max_bytes,
+            ),
+        };
+        r.bytes_read = chosen.iter().filter_map(|p| sizes.get(p)).sum();
         let results: Vec<PackResult> = self.with_read_pool(|| {
             chosen
                 .par_iter()
@@ -372,6 +432,12 @@ impl Repository {
             r.blobs_read += res.blobs;
             bad.extend(res.bad_blobs);
             r.problems.extend(res.problems);
+        }
+        if let Some(next) = rotation {
+            // Stored even when damage was found: the packs were read, and
+            // the next run goes on with the next ones.
+            self.save_check_progress(&next)?;
+            r.rotation = Some(next);
         }
         Ok(())
     }

@@ -27,6 +27,7 @@ pub(crate) use setters;
 
 pub mod backup;
 pub mod check;
+pub mod check_progress;
 pub mod copy;
 pub mod forget;
 pub mod keys;

@@ -75,6 +75,14 @@ impl RepoFile for crate::gc::Session {
     }
 }
 
+impl RepoFile for crate::ops::check_progress::CheckProgress {
+    const KIND: FileKind = FileKind::Check;
+    const ENVELOPE: EnvelopeKind = EnvelopeKind::Check;
+    const VERSION: u32 = crate::ops::check_progress::CHECK_PROGRESS_VERSION;
+    const CONTENT_ADDRESSED: bool = true;
+    const NOUN: &'static str = "check progress record";
+}
+
 impl Repository {
     /// Reads, checks and opens the file `name` of kind `T`.
     pub(crate) fn load<T: RepoFile>(&self, name: &str) -> Result<T> {

@@ -7,13 +7,19 @@ use cairn::Subset;
 use std::process::ExitCode;
 
 pub fn run(g: &Global, a: &CheckArgs) -> Result<ExitCode> {
-    let subset = match (&a.read_data_subset, a.read_data) {
-        (Some(s), _) => Some(Subset::parse(s)?),
-        (None, true) => Some(Subset::All),
-        (None, false) => None,
+    let subset = match (&a.read_data_subset, a.read_data_rotate, a.read_data) {
+        (Some(s), _, _) => Some(Subset::parse(s)?),
+        (None, Some(m), _) => Some(Subset::Rotate(m)),
+        (None, None, true) => Some(Subset::All),
+        (None, None, false) if a.max_bytes.is_some() => Some(Subset::All),
+        (None, None, false) => None,
     };
     let repo = context::open(g)?;
-    let r = repo.check(cairn::CheckOptions::default().read_data(subset))?;
+    let r = repo.check(
+        cairn::CheckOptions::default()
+            .read_data(subset)
+            .max_bytes(a.max_bytes),
+    )?;
     if g.json {
         let mut v = serde_json::to_value(&r)?;
         v["message_type"] = "check".into();
@@ -32,6 +38,20 @@ pub fn run(g: &Global, a: &CheckArgs) -> Result<ExitCode> {
                 &af.snapshot[..8.min(af.snapshot.len())],
                 af.path
             );
+        }
+        if let Some(rot) = &r.rotation {
+            match rot.cursor {
+                None => crate::out!(
+                    "rotation {} complete: every pack has been read once; the next run starts the next one",
+                    rot.cycle
+                ),
+                Some(c) => crate::out!(
+                    "rotation {}: {} packs read so far; the next run goes on after pack {}",
+                    rot.cycle + 1,
+                    rot.read_in_cycle,
+                    c.short()
+                ),
+            }
         }
         crate::out!(
             "checked {} snapshots, {} packs; read {} packs, {} blobs: {}",
