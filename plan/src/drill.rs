@@ -164,49 +164,128 @@ pub fn drill_plan(repo: &Repository, plan: &Plan, opts: &DrillOptions) -> Result
     };
     for c in comps {
         // Newest first.
-        let mine: Vec<_> = snaps
+        let mine: Vec<&(SnapshotId, cairn::Snapshot)> = snaps
             .iter()
             .rev()
             .filter(|(_, s)| belongs(s, &plan.name, &c.name))
             .collect();
-        let index = match opts.pick {
-            DrillPick::Latest => 0,
-            DrillPick::Nth(n) => n,
-            DrillPick::Random(_) if mine.is_empty() => 0,
-            DrillPick::Random(_) => (splitmix(&mut rng) % mine.len() as u64) as usize,
-        };
-        let Some((id, snap)) = mine.get(index) else {
-            report.missing.push(c.name.clone());
-            continue;
-        };
-        let scratch = tempfile_dir(&scratch_root, &c.name)?;
-        let started = Instant::now();
-        let cx = RestoreCx {
+        match drill_one(
+            &c.name,
+            c.component.as_ref(),
             repo,
-            id: *id,
-            snapshot: snap,
-        };
-        let result = c
-            .component
-            .drill(&cx, scratch.path())
-            .map_err(|e| e.to_string());
-        let rto = started.elapsed();
-        drop(scratch);
-        report.steps.push(DrillStep {
-            name: c.name.clone(),
-            kind: c.component.kind().into(),
-            snapshot: *id,
-            run: snap
-                .info
-                .get(crate::backup::keys::RUN)
-                .cloned()
-                .unwrap_or_default(),
-            candidates: mine.len(),
-            rto,
-            result,
-        });
+            &mine,
+            opts.pick,
+            &mut rng,
+            &scratch_root,
+        )? {
+            Some(step) => report.steps.push(step),
+            None => report.missing.push(c.name.clone()),
+        }
     }
     record(plan, &report);
+    Ok(report)
+}
+
+/// Picks one of `candidates` (newest first), drills it, and times it;
+/// `None` when the pick finds no snapshot.
+fn drill_one(
+    name: &str,
+    component: &dyn crate::component::Component,
+    repo: &Repository,
+    candidates: &[&(SnapshotId, cairn::Snapshot)],
+    pick: DrillPick,
+    rng: &mut u64,
+    scratch_root: &std::path::Path,
+) -> Result<Option<DrillStep>> {
+    let index = match pick {
+        DrillPick::Latest => 0,
+        DrillPick::Nth(n) => n,
+        DrillPick::Random(_) if candidates.is_empty() => 0,
+        DrillPick::Random(_) => (splitmix(rng) % candidates.len() as u64) as usize,
+    };
+    let Some((id, snap)) = candidates.get(index).copied() else {
+        return Ok(None);
+    };
+    let scratch = tempfile_dir(scratch_root, name)?;
+    let started = Instant::now();
+    let cx = RestoreCx {
+        repo,
+        id: *id,
+        snapshot: snap,
+    };
+    let result = component
+        .drill(&cx, scratch.path())
+        .map_err(|e| e.to_string());
+    let rto = started.elapsed();
+    drop(scratch);
+    Ok(Some(DrillStep {
+        name: name.to_string(),
+        kind: component.kind().into(),
+        snapshot: *id,
+        run: snap
+            .info
+            .get(crate::backup::keys::RUN)
+            .cloned()
+            .unwrap_or_default(),
+        candidates: candidates.len(),
+        rto,
+        result,
+    }))
+}
+
+/// Builds the component that can drill a snapshot of a given source.
+pub type ComponentFor<'a> =
+    dyn Fn(&cairn::Snapshot) -> std::sync::Arc<dyn crate::component::Component> + 'a;
+
+/// Drills a repository without a plan: its snapshots grouped by source,
+/// host and paths (restic's grouping), one pick per group, each drilled
+/// by the component `component_for` builds for it.
+pub fn drill_repository(
+    repo: &Repository,
+    label: &str,
+    opts: &DrillOptions,
+    component_for: &ComponentFor<'_>,
+) -> Result<DrillReport> {
+    let (snaps, damaged) = repo.readable_snapshots()?;
+    for e in damaged {
+        eprintln!("cairn: warning: {e}; not drilled");
+    }
+    let mut groups: std::collections::BTreeMap<String, Vec<&(SnapshotId, cairn::Snapshot)>> =
+        std::collections::BTreeMap::new();
+    for entry in snaps.iter().rev() {
+        let s = &entry.1;
+        let mut paths = s.paths.clone();
+        paths.sort();
+        let key = format!("{} {}:{}", s.source, s.host, paths.join(","));
+        groups.entry(key).or_default().push(entry);
+    }
+    let scratch_root = opts.scratch_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let mut rng = match opts.pick {
+        DrillPick::Random(seed) => seed,
+        _ => 0,
+    };
+    let mut report = DrillReport {
+        plan: label.to_string(),
+        pick: opts.pick,
+        started_ns: cairn::now_ns(),
+        steps: Vec::new(),
+        missing: Vec::new(),
+    };
+    for (key, members) in &groups {
+        let component = component_for(&members[0].1);
+        match drill_one(
+            key,
+            component.as_ref(),
+            repo,
+            members,
+            opts.pick,
+            &mut rng,
+            &scratch_root,
+        )? {
+            Some(step) => report.steps.push(step),
+            None => report.missing.push(key.clone()),
+        }
+    }
     Ok(report)
 }
 
@@ -264,6 +343,17 @@ impl Drop for Scratch {
 }
 
 fn tempfile_dir(root: &std::path::Path, name: &str) -> Result<Scratch> {
+    let name: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect();
     let path = root.join(format!(
         "cairn-drill-{name}-{}-{:x}",
         std::process::id(),

@@ -53,7 +53,10 @@ pub use backup::{backup_component, belongs, keys, started_ns, ComponentRun, Mode
 pub use command::CommandSource;
 pub use component::{read_back, Capture, CaptureCx, Component, LogFn, Outcome, RestoreCx};
 pub use doc::{expand_env, Pos, Table};
-pub use drill::{drill_plan, DrillOptions, DrillPick, DrillReport, DrillStep, Scratch};
+pub use drill::{
+    drill_plan, drill_repository, ComponentFor, DrillOptions, DrillPick, DrillReport, DrillStep,
+    Scratch,
+};
 pub use files::{preset, Files, PRESETS};
 pub use forget::{forget_plan, ComponentForget};
 pub use fresh::{backup_start_ns, check_fresh, newest_covering, FreshReport};

@@ -131,6 +131,32 @@ pub enum Command {
     /// verify, forget (see docs/plans.md).
     #[command(subcommand)]
     Plan(PlanCommand),
+    /// Restore drill of a whole repository: one snapshot of each group
+    /// (source, host, paths) restored into a scratch target, checked,
+    /// cleaned up and timed. Exit 5 when a drill fails.
+    Drill(DrillArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DrillArgs {
+    /// Which snapshot of each group: latest, random (seed printed),
+    /// random:SEED (replays a drill), or N (the N-th newest).
+    #[arg(long, default_value = "latest", value_name = "PICK")]
+    pub pick: String,
+    /// Where scratch restores go (default: the temp directory).
+    #[arg(long, value_name = "DIR")]
+    pub scratch_dir: Option<PathBuf>,
+    /// PostgreSQL dumps are restored into a scratch database on this server
+    /// (and dropped), with row counts; without it, `pg_restore --list`.
+    #[arg(long, value_name = "DSN")]
+    pub pg_scratch_dsn: Option<String>,
+    /// Directory of the PostgreSQL client tools.
+    #[arg(long, env = "CAIRN_PG_BIN", value_name = "DIR")]
+    pub pg_bin: Option<PathBuf>,
+    /// Bucket snapshots are restored below a new prefix of this
+    /// `s3://bucket[/prefix]` (and deleted); without it, read back.
+    #[arg(long, value_name = "URL")]
+    pub s3_scratch: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

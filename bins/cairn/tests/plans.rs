@@ -928,3 +928,53 @@ fn a_rotating_check_reads_everything_over_m_runs_even_in_an_older_repository() {
     let o = rig.repo(&["check", "--max-bytes", "0"]);
     assert_code(&o, 2);
 }
+
+#[test]
+fn a_repository_drill_takes_one_snapshot_of_each_group() {
+    let rig = Rig::new(&files_component("content", "src"));
+    make_tree(&rig.env.path("src"));
+    let src = rig.p("src");
+    for _ in 0..2 {
+        assert_code(&rig.repo(&["backup", &src]), 0);
+    }
+    let o = rig
+        .cmd(&["backup", "--stdin", "--stdin-name", "db/dump.sql"])
+        .env("CAIRN_REPOSITORY", rig.env.path("repo"))
+        .stdin(std::fs::File::open(rig.env.path("src/a.txt")).expect("open"))
+        .output()
+        .expect("backup");
+    assert_code(&o, 0);
+    let scratch = rig.env.path("scratch");
+    std::fs::create_dir_all(&scratch).expect("mkdir");
+    let metrics = rig.env.path("metrics");
+    let o = rig.repo(&[
+        "--json",
+        "--metrics-dir",
+        metrics.to_str().expect("utf8"),
+        "drill",
+        "--pick",
+        "random:3",
+        "--scratch-dir",
+        scratch.to_str().expect("utf8"),
+    ]);
+    assert_code(&o, 0);
+    let d = json(&o);
+    let steps = d["components"].as_array().expect("groups");
+    assert_eq!(steps.len(), 2, "a files group and a stream group: {d}");
+    assert!(steps.iter().all(|s| s["ok"] == true), "{d}");
+    let files = steps
+        .iter()
+        .find(|s| s["candidates"] == 2)
+        .expect("files group");
+    assert_eq!(files["verified"], 2);
+    assert_eq!(std::fs::read_dir(&scratch).expect("scratch").count(), 0);
+    let m = std::fs::read_dir(&metrics)
+        .expect("metrics")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.to_string_lossy().contains("cairn_drill_"))
+        .expect("drill metrics");
+    assert_eq!(
+        sample(&parse_metrics(&m), "cairn_drill_last_success", None),
+        Some(1.0)
+    );
+}

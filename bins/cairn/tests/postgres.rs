@@ -59,6 +59,28 @@ fn backup_verify_restore_postgres_from_the_cli() {
     assert_eq!(v["databases"][0]["tables"][0]["table"], "public.t");
     assert_eq!(v["databases"][0]["tables"][0]["rows"], 5000);
 
+    // A repository drill restores the dump into a scratch database there.
+    let o = run(&[
+        "--json",
+        "drill",
+        "--pg-scratch-dsn",
+        &socket_dsn(&pg, "postgres"),
+        "--pg-bin",
+        &pg_bin,
+    ]);
+    assert_code(&o, 0);
+    let d = json(&o);
+    assert_eq!(d["components"][0]["kind"], "postgres");
+    assert_eq!(
+        d["components"][0]["databases"][0]["tables"][0]["rows"],
+        5000
+    );
+    let left = pg.psql(
+        "postgres",
+        "SELECT count(*) FROM pg_database WHERE datname LIKE 'cairn_verify_%'",
+    );
+    assert_eq!(left.trim(), "0", "the scratch database was dropped");
+
     pg.psql("postgres", "DROP DATABASE app");
     let o = run(&["restore", "postgres", "latest", "--database", "app"]);
     assert_code(&o, 0);

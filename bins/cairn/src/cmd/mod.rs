@@ -6,6 +6,7 @@ mod check;
 mod component;
 mod copy;
 mod diff;
+mod drill;
 mod dump;
 mod forget;
 mod fresh;
@@ -48,6 +49,7 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Copy(a) => copy::run(g, a),
         Command::Repair(crate::cli::RepairCommand::Index) => repair::index(g),
         Command::Plan(c) => plan::run(g, c),
+        Command::Drill(a) => drill::run(g, a),
     }
 }
 

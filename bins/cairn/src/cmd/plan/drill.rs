@@ -38,7 +38,7 @@ pub fn run(g: &Global, a: &PlanDrillArgs) -> Result<ExitCode> {
     }))
 }
 
-fn json(r: &DrillReport) -> serde_json::Value {
+pub fn json(r: &DrillReport) -> serde_json::Value {
     let steps: Vec<_> = r
         .steps
         .iter()
@@ -61,9 +61,9 @@ fn json(r: &DrillReport) -> serde_json::Value {
     })
 }
 
-fn print(r: &DrillReport) {
+pub fn print(r: &DrillReport) {
     crate::out!(
-        "drill of plan {} (pick {}, replay with --pick {}):",
+        "drill of {} (pick {}, replay with --pick {}):",
         r.plan,
         pick_text(r.pick),
         pick_text(r.pick)
@@ -91,7 +91,7 @@ fn print(r: &DrillReport) {
         crate::out!("  {m:<16} no snapshot to drill");
     }
     crate::out!(
-        "plan {}: drill {}",
+        "{}: drill {}",
         r.plan,
         if r.ok() { "passed" } else { "FAILED" }
     );

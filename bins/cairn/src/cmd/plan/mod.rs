@@ -1,6 +1,7 @@
 //! `cairn plan run|status|restore|verify|forget|drill|validate`.
 
 mod drill;
+pub use drill::{json as drill_json, print as drill_print};
 mod forget;
 mod restore;
 mod run;
