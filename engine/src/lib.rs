@@ -87,7 +87,9 @@ pub use exclude::{Excludes, SEED_TEMP_EXCLUDES};
 pub use gc::SessionOptions;
 pub use id::{BlobId, IndexId, KeyId, PackId, SnapshotId};
 pub use keyslot::{KeySlot, Secret, SlotKind};
-pub use ops::backup::{BackupOptions, BackupReport, FinishInfo, ParentChoice, StreamSource};
+pub use ops::backup::{
+    BackupOptions, BackupReport, FinishInfo, ParentChoice, StderrLog, StreamSource,
+};
 pub use ops::check::{Affected, CheckOptions, CheckReport, Problem, Subset};
 pub use ops::check_progress::{CheckProgress, CHECK_PROGRESS_VERSION};
 pub use ops::copy::{CopyOptions, CopyReport};

@@ -6,7 +6,7 @@ mod meta;
 mod root;
 mod stream;
 
-pub use stream::StreamSource;
+pub use stream::{StderrLog, StreamSource};
 
 use crate::chunker::Chunker;
 use crate::config::PROFILE_FILES;

@@ -12,6 +12,9 @@ use std::thread::JoinHandle;
 type Finish = Box<dyn FnOnce() -> Result<BTreeMap<String, String>> + Send>;
 type Opener = Box<dyn FnOnce() -> Result<Box<dyn Read + Send>> + Send>;
 
+/// Where [`StreamSource::from_process_logged`] leaves a child's stderr.
+pub type StderrLog = Arc<std::sync::Mutex<Vec<u8>>>;
+
 /// A stream to back up under a name.
 pub struct StreamSource {
     /// Name in the snapshot; `/` separates directories (`postgres/app.dump`).
@@ -86,11 +89,12 @@ impl StreamSource {
     /// non-zero exit, or death by a signal, fails the backup with the last
     /// 64 KiB of stderr in the error.
     pub fn from_process(name: impl Into<String>, cmd: Command) -> Result<Self> {
-        Self::spawn(name.into(), cmd).map(|(s, _)| s)
+        Self::spawn(name.into(), cmd, None).map(|(s, _)| s)
     }
 
-    /// A process stream and the child's pid.
-    fn spawn(name: String, mut cmd: Command) -> Result<(Self, u32)> {
+    /// A process stream and the child's pid. With `log`, the child's
+    /// stderr (its last 64 KiB) is also kept there when it succeeds.
+    fn spawn(name: String, mut cmd: Command, log: Option<StderrLog>) -> Result<(Self, u32)> {
         let prog = cmd.get_program().to_string_lossy().into_owned();
         let mut child = cmd
             .stdin(Stdio::null())
@@ -113,7 +117,7 @@ impl StreamSource {
         let mut src = StreamSource::from_reader(name.clone(), stdout);
         let pid = child.id();
         src.info.insert("command".into(), prog);
-        src.finish = Some(Box::new(move || wait_child(child, err_reader, &name)));
+        src.finish = Some(Box::new(move || wait_child(child, err_reader, &name, log)));
         Ok((src, pid))
     }
 
@@ -125,11 +129,24 @@ impl StreamSource {
     /// [`Error::Interrupted`].
     pub fn from_process_cancellable(
         name: impl Into<String>,
-        mut cmd: Command,
+        cmd: Command,
         cancel: Arc<AtomicBool>,
     ) -> Result<Self> {
+        Self::from_process_logged(name, cmd, cancel, None)
+    }
+
+    /// [`from_process_cancellable`](Self::from_process_cancellable) that
+    /// also hands the child's stderr (its last 64 KiB) to `log` once the
+    /// child exited successfully: for tools that report what they did on
+    /// stderr (`pg_basebackup -v` prints its WAL start and end positions).
+    pub fn from_process_logged(
+        name: impl Into<String>,
+        mut cmd: Command,
+        cancel: Arc<AtomicBool>,
+        log: Option<StderrLog>,
+    ) -> Result<Self> {
         cmd.process_group(0);
-        let (mut src, pid) = Self::spawn(name.into(), cmd)?;
+        let (mut src, pid) = Self::spawn(name.into(), cmd, log)?;
         let Some(finish) = src.finish.take() else {
             return Err(Error::internal("process stream without a child"));
         };
@@ -183,6 +200,7 @@ fn wait_child(
     mut child: Child,
     err: JoinHandle<Vec<u8>>,
     name: &str,
+    log: Option<StderrLog>,
 ) -> Result<BTreeMap<String, String>> {
     let status = child.wait().map_err(|e| Error::Source {
         name: name.into(),
@@ -197,6 +215,9 @@ fn wait_child(
                 String::from_utf8_lossy(&stderr).trim()
             ),
         });
+    }
+    if let Some(log) = log {
+        *log.lock().unwrap_or_else(|p| p.into_inner()) = stderr;
     }
     Ok(BTreeMap::new())
 }
