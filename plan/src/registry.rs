@@ -31,7 +31,6 @@ impl Registry {
             .register("files", crate::files::from_settings)
             .register("command", crate::command::from_settings)
             .planned("mongodb", "the MongoDB adapter (issue #21)")
-            .planned("keycloak", "the Keycloak adapter (issue #22)")
             .planned("kubernetes", "the Kubernetes adapter (issue #23)")
     }
 

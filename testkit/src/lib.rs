@@ -8,6 +8,7 @@ pub mod crashfs;
 pub mod faultproxy;
 mod moto;
 mod pg;
+pub mod prom;
 mod redis;
 
 pub use crashfs::CrashFs;
@@ -15,3 +16,21 @@ pub use faultproxy::{Fault, FaultMix, FaultProxy};
 pub use moto::Moto;
 pub use pg::Pg;
 pub use redis::Redis;
+
+/// Reads the port a test server wrote to `portfile` (it writes a
+/// temporary file and renames it, so the content is whole), waiting up to
+/// 20 s; panics naming `what` if it never appears.
+pub fn wait_for_port(portfile: &std::path::Path, what: &str) -> u16 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !portfile.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not start within 20 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::fs::read_to_string(portfile)
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{what} wrote no port to {}", portfile.display()))
+}

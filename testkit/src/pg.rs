@@ -53,6 +53,11 @@ impl Pg {
     /// Starts a new cluster; panics with install instructions when the
     /// server binaries are missing.
     pub fn start() -> Pg {
+        Pg::start_with("")
+    }
+
+    /// [`Pg::start`] with more server options (`-c archive_mode=on ...`).
+    pub fn start_with(extra_opts: &str) -> Pg {
         let bin = pg_bin();
         let dir = tempfile::Builder::new()
             .prefix("cairn-pg")
@@ -95,7 +100,7 @@ impl Pg {
             ],
         );
         let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off {extra_opts}",
             pg.port,
             pg.socket_dir.display()
         );
@@ -114,6 +119,33 @@ impl Pg {
             ],
         );
         pg
+    }
+
+    /// A command that runs as the server's user (through `runuser` when
+    /// the tests run as root), so that what it writes the server can read
+    /// and the other way round.
+    pub fn as_server_user(&self, program: &std::path::Path) -> Command {
+        match self.as_postgres {
+            true => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"]).arg(program);
+                c
+            }
+            false => Command::new(program),
+        }
+    }
+
+    /// A directory the server's user owns (created if missing).
+    pub fn owned_dir(&self, path: &std::path::Path) {
+        std::fs::create_dir_all(path).expect("mkdir");
+        if self.as_postgres {
+            let ok = Command::new("chown")
+                .args(["-R", "postgres:"])
+                .arg(path)
+                .status()
+                .expect("chown");
+            assert!(ok.success(), "chown {} failed", path.display());
+        }
     }
 
     /// A DSN for a TCP connection with a password.

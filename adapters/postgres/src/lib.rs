@@ -14,6 +14,7 @@
 mod backup;
 mod component;
 mod conn;
+pub mod pitr;
 mod restore;
 mod tools;
 mod verify;

@@ -135,6 +135,109 @@ pub enum Command {
     /// (source, host, paths) restored into a scratch target, checked,
     /// cleaned up and timed. Exit 5 when a drill fails.
     Drill(DrillArgs),
+    /// PostgreSQL WAL archive: push and fetch for archive_command and
+    /// restore_command, status, the retention window and the PITR drill
+    /// (see docs/adapters/postgres.md).
+    #[command(subcommand)]
+    Wal(WalCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WalCommand {
+    /// Store one WAL file (archive_command = 'cairn wal push %p'). Exits 0
+    /// only once it is durably stored; the same file again is a no-op, other
+    /// bytes under an archived name are refused.
+    Push(WalPushArgs),
+    /// Write an archived WAL file (restore_command = 'cairn wal fetch %f
+    /// %p'). Exit 1 when it is not archived.
+    Fetch(WalFetchArgs),
+    /// Newest archived segment and its age, gaps, base backups. Exit 6
+    /// when stale (--max-age), a gap exists or no base backup is stored.
+    Status(WalStatusArgs),
+    /// Keep a restore window: the base backups it needs and every WAL file
+    /// after the oldest of them; forget the rest (then run prune).
+    Forget(WalForgetArgs),
+    /// Restore to a random point (seeded) into a scratch cluster, replay,
+    /// run a check query, clean up; report the RTO. Exit 5 on failure.
+    Drill(WalDrillArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct WalPushArgs {
+    /// The WAL file (PostgreSQL's %p).
+    pub path: PathBuf,
+    /// Host name to record.
+    #[arg(long)]
+    pub host: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct WalFetchArgs {
+    /// The WAL file name (PostgreSQL's %f).
+    pub name: String,
+    /// Where to write it (PostgreSQL's %p).
+    pub dest: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct WalStatusArgs {
+    /// Fail (exit 6) when the newest WAL file is older than this (like
+    /// 15m, 1h).
+    #[arg(long, value_name = "AGE", value_parser = parse_interval_arg)]
+    pub max_age: Option<std::time::Duration>,
+}
+
+#[derive(Args, Debug)]
+pub struct WalForgetArgs {
+    /// The restore window (like 7d): restores to any point this far back
+    /// stay possible.
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval_arg)]
+    pub keep_within: std::time::Duration,
+    /// Only show what would be forgotten.
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct WalDrillArgs {
+    /// Seed of the random point (printed; the same seed replays the drill).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub target: PitrTargetArgs,
+    /// SQL run in the restored cluster; its output is reported and it must
+    /// succeed.
+    #[arg(long, value_name = "SQL")]
+    pub check_sql: Option<String>,
+    /// Where the scratch cluster goes (default: the temp directory).
+    #[arg(long, value_name = "DIR")]
+    pub scratch_dir: Option<PathBuf>,
+    /// Directory of pg_ctl and psql.
+    #[arg(long, env = "CAIRN_PG_BIN", value_name = "DIR")]
+    pub pg_bin: Option<PathBuf>,
+    /// Longest wait for restore and replay.
+    #[arg(long, default_value = "10m", value_parser = parse_interval_arg)]
+    pub replay_timeout: std::time::Duration,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct PitrTargetArgs {
+    /// Replay to this time (RFC 3339, or "2026-12-01 10:00:00+01").
+    #[arg(long, value_name = "TIME")]
+    pub target_time: Option<String>,
+    /// Replay to this WAL position (like 0/3000060).
+    #[arg(long, value_name = "LSN")]
+    pub target_lsn: Option<String>,
+    /// Replay until this transaction id committed.
+    #[arg(long, value_name = "XID")]
+    pub target_xid: Option<String>,
+    /// Stop as soon as the base backup is consistent.
+    #[arg(long)]
+    pub target_immediate: bool,
+}
+
+pub fn parse_interval_arg(s: &str) -> Result<std::time::Duration, String> {
+    cairn_plan::parse_interval(s).map_err(|e| e.to_string())
 }
 
 #[derive(Args, Debug)]
@@ -401,6 +504,9 @@ pub enum RepairCommand {
 pub enum BackupSource {
     /// Dump PostgreSQL databases (pg_dump -Fc -Z0) and globals.
     Postgres(PgBackupArgs),
+    /// A base backup of a whole PostgreSQL server (pg_basebackup, tar), the
+    /// starting point of point-in-time restores.
+    PostgresBase(PgBaseArgs),
     /// Back up the objects of an S3/MinIO bucket (or a prefix of it).
     #[cfg(feature = "s3")]
     S3(S3BackupArgs),
@@ -514,11 +620,45 @@ pub struct PgBackupArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct PgRestoreArgs {
-    /// Snapshot id, prefix, or "latest".
-    pub snapshot: String,
+pub struct PgBaseArgs {
     #[command(flatten)]
     pub conn: PgConnArgs,
+    /// Spread the starting checkpoint instead of forcing it at once.
+    #[arg(long)]
+    pub spread_checkpoint: bool,
+    /// Tag the snapshot (repeatable).
+    #[arg(long)]
+    pub tag: Vec<String>,
+    /// Host name to record.
+    #[arg(long)]
+    pub host: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PgRestoreArgs {
+    /// Snapshot id, prefix, or "latest" (a dump snapshot; with --data-dir,
+    /// a base backup, default: the newest that fits the target).
+    pub snapshot: Option<String>,
+    #[command(flatten)]
+    pub conn: PgConnArgs,
+    /// Point-in-time restore: write a new data directory from a base
+    /// backup, set up to replay archived WAL to the target on `pg_ctl start`.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: PitrTargetArgs,
+    /// At the target: pause (read-only, the default), promote or shutdown.
+    #[arg(long, default_value = "pause", value_parser = ["pause", "promote", "shutdown"])]
+    pub target_action: String,
+    /// The restore_command to write (default: this cairn, this repository
+    /// and the key file or password file of this run's environment).
+    #[arg(long, value_name = "CMD")]
+    pub restore_command: Option<String>,
+    /// Turn WAL archiving off in the restored cluster: a copy restored next
+    /// to a live server must not archive into the live server's repository
+    /// (a later restore to "latest" would follow the copy's timeline).
+    #[arg(long)]
+    pub archive_off: bool,
     /// Database dump to restore (repeatable; default: all in the snapshot).
     #[arg(long = "database")]
     pub databases: Vec<String>,

@@ -4,7 +4,10 @@ use cairn_plan::Registry;
 
 /// Built-in kinds plus every adapter compiled in.
 pub fn registry() -> Registry {
-    let r = Registry::builtin().register("postgres", cairn_postgres::from_settings);
+    let r = Registry::builtin()
+        .register("postgres", cairn_postgres::from_settings)
+        .register("postgres-base", cairn_postgres::pitr::from_settings)
+        .register("keycloak", cairn_keycloak::from_settings);
     #[cfg(feature = "s3")]
     let r = r.register("s3", cairn_s3::from_settings);
     #[cfg(not(feature = "s3"))]

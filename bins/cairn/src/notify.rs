@@ -74,9 +74,12 @@ fn post(url: &str, body: &str) -> Result<(), String> {
 }
 
 fn post_once(url: &str, body: &str) -> Result<(), String> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| {
-        "only http:// webhooks are built in; for https use --notify-command with curl".to_string()
-    })?;
+    if url.starts_with("https://") {
+        return post_tls(url, body);
+    }
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{url:?} is not an http:// or https:// URL"))?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
@@ -113,6 +116,45 @@ fn post_once(url: &str, body: &str) -> Result<(), String> {
     } else {
         Err(format!("HTTP {status}"))
     }
+}
+
+/// An https:// POST (rustls, certificates from the system's trust store or
+/// `SSL_CERT_FILE`); a 2xx answer is success.
+#[cfg(feature = "https")]
+fn post_tls(url: &str, body: &str) -> Result<(), String> {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(TRY_TIMEOUT)
+        .user_agent(concat!("cairn/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| chain(&e))?;
+    let answer = client
+        .post(url)
+        .header("Content-Type", "application/json")
+        .body(body.to_string())
+        .send()
+        .map_err(|e| chain(&e))?;
+    match answer.status() {
+        s if s.is_success() => Ok(()),
+        s => Err(format!("HTTP {}", s.as_u16())),
+    }
+}
+
+/// An error with its causes ("error sending request: ...: invalid peer
+/// certificate: UnknownIssuer").
+#[cfg(feature = "https")]
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        text.push_str(&format!(": {s}"));
+        src = s.source();
+    }
+    text
+}
+
+#[cfg(not(feature = "https"))]
+fn post_tls(_url: &str, _body: &str) -> Result<(), String> {
+    Err("this cairn was built without the `https` feature; use an http:// URL or --notify-command with curl".into())
 }
 
 /// Writes a plan's metrics file when `--metrics-dir` is set (a failure is

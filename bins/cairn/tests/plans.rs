@@ -630,44 +630,7 @@ fn verify_fresh_finds_files_the_backup_missed_and_accepts_newer_ones() {
     );
 }
 
-/// Samples of a metrics file, read by the `prometheus_client` package's
-/// own text-format parser: (name, labels, value).
-fn parse_metrics(path: &Path) -> Vec<(String, serde_json::Value, f64)> {
-    let py = std::env::var("CAIRN_MOTO_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = "import sys, json\nfrom prometheus_client.parser import text_string_to_metric_families\nfor f in text_string_to_metric_families(open(sys.argv[1]).read()):\n    for s in f.samples:\n        print(json.dumps([s.name, s.labels, s.value]))\n";
-    let o = Command::new(&py)
-        .args(["-c", script])
-        .arg(path)
-        .output()
-        .expect("python");
-    assert!(
-        o.status.success(),
-        "the Prometheus parser failed (is prometheus_client installed? scripts/test installs it into its venv): {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("json");
-            (
-                v[0].as_str().unwrap_or("").to_string(),
-                v[1].clone(),
-                v[2].as_f64().unwrap_or(f64::NAN),
-            )
-        })
-        .collect()
-}
-
-fn sample(
-    samples: &[(String, serde_json::Value, f64)],
-    name: &str,
-    label: Option<(&str, &str)>,
-) -> Option<f64> {
-    samples
-        .iter()
-        .find(|(n, l, _)| n == name && label.is_none_or(|(k, v)| l[k] == v))
-        .map(|(_, _, v)| *v)
-}
+use cairn_testkit::prom::{parse_metrics, sample};
 
 #[test]
 fn metrics_files_parse_as_prometheus_text_and_follow_runs_and_drills() {
@@ -885,6 +848,165 @@ fn failures_notify_a_webhook_with_retries_and_a_command() {
         .expect("runs");
     assert_code(&loud, 0);
     assert!(Path::new(&format!("{}.ok", got.display())).exists());
+}
+
+/// An https webhook (Python's own TLS server, a certificate signed by a
+/// throwaway CA) that answers 500 twice, then 200; bodies are appended to
+/// `out`, one per line. Returns the URL, the CA file and the server.
+fn flaky_tls_webhook(dir: &Path, out: &Path) -> (String, PathBuf, std::process::Child) {
+    let ossl = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl (Debian: apt-get install openssl; scripts/test installs it)");
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let make_ca = |name: &str, cn: &str| {
+        let (key, pem, subj) = (
+            format!("{name}.key"),
+            format!("{name}.pem"),
+            format!("/CN={cn}"),
+        );
+        ossl(&[
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &pem,
+            "-days", "2", "-subj", &subj,
+        ]);
+    };
+    make_ca("ca", "cairn test CA");
+    make_ca("other-ca", "another CA");
+    ossl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "leaf.key",
+        "-out",
+        "leaf.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .expect("ext");
+    ossl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "leaf.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "leaf.ext",
+    ]);
+    let script = r#"
+import ssl, sys, http.server
+cert, key, portfile, out = sys.argv[1:5]
+n = [0]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers['Content-Length']))
+        with open(out, 'ab') as f:
+            f.write(body + b'\n')
+        n[0] += 1
+        self.send_response(500 if n[0] <= 2 else 200)
+        self.send_header('Content-Length', '0')
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(('127.0.0.1', 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+s.socket = ctx.wrap_socket(s.socket, server_side=True)
+open(portfile + '.tmp', 'w').write(str(s.server_address[1]))
+import os; os.rename(portfile + '.tmp', portfile)
+s.serve_forever()
+"#;
+    let portfile = dir.join("port");
+    let child = Command::new("python3")
+        .args(["-c", script])
+        .arg(dir.join("leaf.pem"))
+        .arg(dir.join("leaf.key"))
+        .arg(&portfile)
+        .arg(out)
+        .spawn()
+        .expect("python3");
+    let port = cairn_testkit::wait_for_port(&portfile, "the TLS test server");
+    (
+        format!("https://127.0.0.1:{port}/hook"),
+        dir.join("ca.pem"),
+        child,
+    )
+}
+
+#[test]
+fn an_https_webhook_is_retried_and_its_certificate_checked() {
+    let rig = Rig::new(&command_component("broken", "exit 3"));
+    let tls = rig.env.path("tls");
+    std::fs::create_dir_all(&tls).expect("mkdir");
+    let out = tls.join("bodies");
+    let (url, ca, mut server) = flaky_tls_webhook(&tls, &out);
+    let empty = rig.env.path("no-certs");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    // Not trusted: the system's store does not know the throwaway CA.
+    let o = rig
+        .cmd(&[
+            "--notify-url",
+            &url,
+            "plan",
+            "run",
+            rig.plan.to_str().expect("utf8"),
+        ])
+        .env("SSL_CERT_DIR", &empty)
+        .env("SSL_CERT_FILE", empty.join("none.pem"))
+        .output()
+        .expect("runs");
+    assert_code(&o, 5);
+    assert!(stderr(&o).contains("certificate"), "{}", stderr(&o));
+    assert!(
+        !out.exists(),
+        "nothing was posted over an untrusted connection"
+    );
+    // Trusted through SSL_CERT_FILE: two failed tries, then success.
+    let o = rig
+        .cmd(&[
+            "--notify-url",
+            &url,
+            "plan",
+            "run",
+            rig.plan.to_str().expect("utf8"),
+        ])
+        .env("SSL_CERT_FILE", &ca)
+        .output()
+        .expect("runs");
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_code(&o, 5);
+    let bodies = std::fs::read_to_string(&out).expect("bodies");
+    let bodies: Vec<&str> = bodies.lines().collect();
+    assert_eq!(bodies.len(), 3, "{bodies:?}; {}", stderr(&o));
+    let ev: serde_json::Value = serde_json::from_str(bodies[2]).expect("json event");
+    assert_eq!(ev["event"], "plan_run");
+    assert_eq!(ev["ok"], false);
+    assert!(
+        stderr(&o).contains("try 2 of 3 failed: HTTP 500"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
     match &a.source {
         Some(crate::cli::BackupSource::Postgres(pg)) => return super::postgres::backup(g, pg),
+        Some(crate::cli::BackupSource::PostgresBase(pg)) => return super::postgres::base(g, pg),
         #[cfg(feature = "s3")]
         Some(crate::cli::BackupSource::S3(s)) => return super::s3::backup(g, s),
         None => {}

@@ -19,6 +19,7 @@ pub fn backup(
     let stop = crate::signals::stop_flag();
     let label: &'static str = match c.kind() {
         "postgres" => "backup postgres",
+        "postgres-base" => "backup postgres-base",
         "s3" => "backup s3",
         _ => "backup",
     };

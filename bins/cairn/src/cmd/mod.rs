@@ -22,6 +22,7 @@ mod restore;
 mod s3;
 mod snapshots;
 mod stats;
+mod wal;
 
 use crate::cli::{Cli, Command};
 use anyhow::Result;
@@ -50,6 +51,7 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Repair(crate::cli::RepairCommand::Index) => repair::index(g),
         Command::Plan(c) => plan::run(g, c),
         Command::Drill(a) => drill::run(g, a),
+        Command::Wal(c) => wal::run(g, c),
     }
 }
 
