@@ -31,7 +31,7 @@ impl Rig {
                 "CAIRN_CACHE_DIR={}",
                 self.dir.join("cache").display()
             ))
-            .arg(env!("CARGO_BIN_EXE_cairn"))
+            .arg(self.dir.join("cairn"))
             .arg("--repo")
             .arg(self.repo())
             .args(args);
@@ -94,13 +94,16 @@ fn rig() -> Rig {
     let dir = tmp.path().to_path_buf();
     let push = dir.join("push.sh");
     std::fs::create_dir_all(&dir).expect("step failed");
+    // A copy of the binary inside the rig: the server's user must be able
+    // to run it, wherever the checkout is (a 0700 home or temp directory).
+    std::fs::copy(env!("CARGO_BIN_EXE_cairn"), dir.join("cairn")).expect("copy the cairn binary");
     std::fs::write(
         &push,
         format!(
             "#!/bin/sh\nexec env CAIRN_KEY_FILE={key} CAIRN_CACHE_DIR={cache} {exe} --repo {repo} wal push \"$1\"\n",
             key = dir.join("key").display(),
             cache = dir.join("cache").display(),
-            exe = env!("CARGO_BIN_EXE_cairn"),
+            exe = dir.join("cairn").display(),
             repo = dir.join("repo").display()
         ),
     )
@@ -476,7 +479,7 @@ fn pushes_are_idempotent_refuse_other_bytes_and_survive_a_kill() {
         let mut c = r.pg.as_server_user(Path::new("env"));
         c.arg(format!("CAIRN_KEY_FILE={}", r.dir.join("key").display()))
             .arg(format!("CAIRN_CACHE_DIR={}", r.dir.join("cache").display()))
-            .arg(env!("CARGO_BIN_EXE_cairn"))
+            .arg(r.dir.join("cairn"))
             .arg("--repo")
             .arg(r.repo())
             .args(["wal", "push", src.to_str().expect("step failed")]);
