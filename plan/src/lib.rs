@@ -73,8 +73,8 @@ pub use parse::{parse_plan, read_plan};
 pub use pipe::{pipe_into, shell};
 pub use registry::{Factory, Registry};
 pub use restore::{
-    restore_components, restore_plan, runbook, verify_plan, PlanRestoreOptions, PlanRestoreReport,
-    Step, VerifyStep,
+    restore_chosen, restore_components, restore_plan, restore_set, runbook, verify_plan,
+    PlanRestoreOptions, PlanRestoreReport, Step, VerifyStep,
 };
 pub use run::{new_run_id, run_plan, selected, ComponentReport, RunOptions, RunReport};
 pub use select::{choose, order_violations, runs, Chosen, Pick, RunMembers};

@@ -151,6 +151,23 @@ pub fn runbook(plan: &Plan, set: &[Chosen<'_>]) -> Vec<String> {
     lines
 }
 
+/// The snapshots a restore of `plan` uses, in restore order, and the
+/// ordering rules they break (empty when none).
+pub fn restore_set<'p>(
+    repo: &Repository,
+    plan: &'p Plan,
+    pick: &Pick,
+    only: &[String],
+) -> Result<(Vec<Chosen<'p>>, Vec<String>)> {
+    plan.validate()?;
+    let comps = restore_components(plan, only)?;
+    let mut set = choose(repo, plan, pick, &comps)?;
+    // choose() keeps the order it was given: the restore order.
+    set.sort_by_key(|c| comps.iter().position(|p| p.name == c.component.name));
+    let violations = order_violations(&set);
+    Ok((set, violations))
+}
+
 /// Restores a plan. Refuses (before touching anything) a set that breaks
 /// an `older_than` rule unless forced; stops at the first failing
 /// component; runs the restore post hook whenever the pre hook was started.
@@ -159,12 +176,19 @@ pub fn restore_plan(
     plan: &Plan,
     opts: &PlanRestoreOptions,
 ) -> Result<PlanRestoreReport> {
-    plan.validate()?;
-    let comps = restore_components(plan, &opts.only)?;
-    let mut set = choose(repo, plan, &opts.pick, &comps)?;
-    // choose() keeps the order it was given: the restore order.
-    set.sort_by_key(|c| comps.iter().position(|p| p.name == c.component.name));
-    let violations = order_violations(&set);
+    let (set, violations) = restore_set(repo, plan, &opts.pick, &opts.only)?;
+    restore_chosen(repo, plan, set, violations, opts)
+}
+
+/// Restores a set [`restore_set`] chose (`opts.pick` and `opts.only` are
+/// not used again): the caller can show it first without choosing twice.
+pub fn restore_chosen(
+    repo: &Repository,
+    plan: &Plan,
+    set: Vec<Chosen<'_>>,
+    violations: Vec<String>,
+    opts: &PlanRestoreOptions,
+) -> Result<PlanRestoreReport> {
     if !violations.is_empty() && !opts.force {
         return Err(Error::invalid(format!(
             "refusing to restore plan {}: {}; nothing was restored (pick another run, or --force)",
@@ -278,10 +302,7 @@ pub fn verify_plan(
     pick: &Pick,
     only: &[String],
 ) -> Result<Vec<VerifyStep>> {
-    plan.validate()?;
-    let comps = restore_components(plan, only)?;
-    let mut set = choose(repo, plan, pick, &comps)?;
-    set.sort_by_key(|c| comps.iter().position(|p| p.name == c.component.name));
+    let (set, _) = restore_set(repo, plan, pick, only)?;
     Ok(set
         .iter()
         .map(|c| {

@@ -2,24 +2,14 @@
 //! real `wal push` snapshots of synthetic segments and base backup
 //! snapshots with the facts `pg_basebackup` would have recorded.
 
-use cairn::{
-    Argon2Params, BackupOptions, InitOptions, ObjectBackend, Repository, Secret, StreamSource,
-};
+mod common;
+
+use cairn::{BackupOptions, Repository, StreamSource};
 use cairn_postgres::pitr::{self, Catalog, Target, DEFAULT_SEGMENT_SIZE};
-use std::sync::Arc;
+use common::repo;
 
 const SEG: u64 = DEFAULT_SEGMENT_SIZE;
 const SECOND: i64 = 1_000_000_000;
-
-fn repo() -> Repository {
-    let opts = InitOptions::default().argon2(Argon2Params::insecure_for_tests());
-    Repository::init(
-        Arc::new(ObjectBackend::memory().expect("step failed")),
-        &Secret::passphrase("t"),
-        opts,
-    )
-    .expect("step failed")
-}
 
 /// Pushes segment `n` of timeline 1 (small synthetic bytes).
 fn push(repo: &Repository, dir: &std::path::Path, n: u64) {

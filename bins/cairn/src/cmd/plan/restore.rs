@@ -18,10 +18,7 @@ fn pick(a: &PlanPickArgs) -> Pick {
 pub fn restore(g: &Global, a: &PlanRestoreArgs) -> Result<ExitCode> {
     let plan = super::load(&a.pick.plan)?;
     let repo = context::open_for_plan(g, &plan, false)?;
-    let comps = cairn_plan::restore_components(&plan, &a.pick.only)?;
-    let mut set = cairn_plan::choose(&repo, &plan, &pick(&a.pick), &comps)?;
-    set.sort_by_key(|c| comps.iter().position(|p| p.name == c.component.name));
-    let violations = cairn_plan::order_violations(&set);
+    let (set, violations) = cairn_plan::restore_set(&repo, &plan, &pick(&a.pick), &a.pick.only)?;
     if !violations.is_empty() && !a.force {
         for v in &violations {
             crate::err!("cairn: ordering rule broken: {v}");
@@ -62,7 +59,7 @@ pub fn restore(g: &Global, a: &PlanRestoreArgs) -> Result<ExitCode> {
                 crate::err!("cairn: {line}");
             }
         }));
-    let report = cairn_plan::restore_plan(&repo, &plan, &opts)?;
+    let report = cairn_plan::restore_chosen(&repo, &plan, set, violations, &opts)?;
     if g.json {
         output::json(&json(&report));
     } else if !g.quiet {
