@@ -99,8 +99,9 @@ pub enum Command {
     Key(KeyCommand),
     /// Back up files, directories and streams into a new snapshot.
     Backup(BackupArgs),
-    /// List snapshots.
-    Snapshots,
+    /// List snapshots (archived PostgreSQL WAL files are counted, not
+    /// listed, unless --wal; --json lists everything).
+    Snapshots(SnapshotsArgs),
     /// List the contents of a snapshot.
     Ls(LsArgs),
     /// Show what changed between two snapshots.
@@ -140,6 +141,13 @@ pub enum Command {
     /// (see docs/adapters/postgres.md).
     #[command(subcommand)]
     Wal(WalCommand),
+}
+
+#[derive(Args, Debug, Default)]
+pub struct SnapshotsArgs {
+    /// Also list the archived WAL files (one snapshot each).
+    #[arg(long)]
+    pub wal: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -433,6 +433,16 @@ fn pushes_are_idempotent_refuse_other_bytes_and_survive_a_kill() {
     let seg = r.switch_and_wait();
     let count = || snapshot_ids(&r, "postgres-wal").len();
     let stored = count();
+    // The listing counts WAL files instead of flooding with them.
+    let listed = r.ok(&["snapshots"]);
+    assert!(!listed.contains("postgres-wal/"), "{listed}");
+    assert!(
+        listed.contains(&format!("and {stored} archived WAL files")),
+        "{listed}"
+    );
+    assert!(r
+        .ok(&["snapshots", "--wal"])
+        .contains(&format!("postgres-wal/{seg}")));
     let copy = r.dir.join("copy");
     r.pg.owned_dir(&copy);
     let file = copy.join(&seg);

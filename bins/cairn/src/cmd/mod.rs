@@ -35,7 +35,7 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Init(a) => init::run(g, a),
         Command::Key(k) => key::run(g, k),
         Command::Backup(a) => backup::run(g, a),
-        Command::Snapshots => snapshots::run(g),
+        Command::Snapshots(a) => snapshots::run(g, a),
         Command::Ls(a) => ls::run(g, a),
         Command::Diff(a) => diff::run(g, a),
         Command::Stats => stats::run(g),

@@ -1,11 +1,11 @@
 //! `cairn snapshots`.
 
-use crate::cli::Global;
+use crate::cli::{Global, SnapshotsArgs};
 use crate::{context, output};
 use anyhow::Result;
 use std::process::ExitCode;
 
-pub fn run(g: &Global) -> Result<ExitCode> {
+pub fn run(g: &Global, a: &SnapshotsArgs) -> Result<ExitCode> {
     let repo = context::open(g)?;
     let (snaps, damaged) = repo.readable_snapshots()?;
     // Damaged snapshots are named on stderr; the readable ones are listed.
@@ -24,6 +24,10 @@ pub fn run(g: &Global) -> Result<ExitCode> {
         output::json(&serde_json::Value::Array(v));
         return Ok(code);
     }
+    let wal_source = cairn_postgres::pitr::WAL_SOURCE;
+    let (wal, snaps): (Vec<_>, Vec<_>) = snaps
+        .into_iter()
+        .partition(|(_, s)| !a.wal && s.source == wal_source);
     crate::out!(
         "{:<8}  {:<20}  {:<16}  {:<12}  {:>10}  paths",
         "id",
@@ -45,5 +49,13 @@ pub fn run(g: &Global) -> Result<ExitCode> {
         );
     }
     crate::out!("{} snapshots", snaps.len());
+    if let (Some(first), Some(last)) = (wal.first(), wal.last()) {
+        crate::out!(
+            "and {} archived WAL files ({} to {}): `cairn snapshots --wal` lists them, `cairn wal status` checks them",
+            wal.len(),
+            first.1.time_string(),
+            last.1.time_string()
+        );
+    }
     Ok(code)
 }
