@@ -37,6 +37,19 @@ pub struct Global {
     /// Parallel requests to S3 (uploads, range reads).
     #[arg(long, global = true, default_value_t = 8)]
     pub s3_concurrency: usize,
+    /// Read the repository password from this file (its first line is not
+    /// special: the whole file, without a trailing newline). Same as
+    /// CAIRN_PASSWORD_FILE; the flag wins over the environment.
+    #[arg(long, global = true, value_name = "FILE", conflicts_with_all = ["password_command", "key_file"])]
+    pub password_file: Option<PathBuf>,
+    /// Get the repository password from this shell command's stdout. Same
+    /// as CAIRN_PASSWORD_COMMAND.
+    #[arg(long, global = true, value_name = "CMD", conflicts_with = "key_file")]
+    pub password_command: Option<String>,
+    /// Open the repository with this key file (no password stretching).
+    /// Same as CAIRN_KEY_FILE.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
     /// Key slot to try first (an id or prefix from `key list`), without the
     /// cost limits other slots get; for repositories with many or costly
     /// password slots.
@@ -55,7 +68,7 @@ pub struct Global {
     /// commands.
     #[arg(long, global = true, env = "CAIRN_METRICS_DIR", value_name = "DIR")]
     pub metrics_dir: Option<PathBuf>,
-    /// POST a JSON event to this http:// URL after plan run, plan drill,
+    /// POST a JSON event to this http:// or https:// URL after plan run, plan drill,
     /// plan status, backup and check (3 tries, 10 s each).
     #[arg(long, global = true, env = "CAIRN_NOTIFY_URL", value_name = "URL")]
     pub notify_url: Option<String>,

@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         }));
     }
     let cli = cli::Cli::parse();
+    secret_flags(&cli.global);
     init_logging(cli.global.verbose);
     match cmd::run(&cli) {
         Ok(code) => code,
@@ -54,4 +55,32 @@ fn init_logging(verbose: u8) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
+}
+
+/// `--password-file`, `--password-command` and `--key-file` mean the
+/// same as their CAIRN_ variables and win over them: the one given is set,
+/// the other two are cleared (before any thread starts). Commands that run
+/// cairn again (a restore_command written by `restore postgres`) see the
+/// same choice.
+fn secret_flags(g: &cli::Global) {
+    let chosen = [
+        (
+            "CAIRN_PASSWORD_FILE",
+            g.password_file.as_ref().map(|p| p.display().to_string()),
+        ),
+        ("CAIRN_PASSWORD_COMMAND", g.password_command.clone()),
+        (
+            "CAIRN_KEY_FILE",
+            g.key_file.as_ref().map(|p| p.display().to_string()),
+        ),
+    ];
+    if chosen.iter().all(|(_, v)| v.is_none()) {
+        return;
+    }
+    for (var, value) in chosen {
+        match value {
+            Some(v) => std::env::set_var(var, v),
+            None => std::env::remove_var(var),
+        }
+    }
 }

@@ -527,3 +527,52 @@ fn backup_time_keeps_fractional_seconds() {
         assert!(stdout(&o).contains("cannot parse time"), "{}", stdout(&o));
     }
 }
+
+#[test]
+fn secret_flags_open_the_repository_and_win_over_the_environment() {
+    let env = Env::new();
+    let (repo, key) = (env.path("repo"), env.path("key"));
+    env.init_repo(&repo, &key);
+    let run = |args: &[&str], bad_env: bool| {
+        let mut all = vec!["--repo", repo.to_str().expect("utf8")];
+        all.extend_from_slice(args);
+        all.push("snapshots");
+        let mut c = env.cmd(&all);
+        if bad_env {
+            c.env("CAIRN_PASSWORD_FILE", env.path("no-such-file"));
+        }
+        c.output().expect("runs")
+    };
+    let key_s = key.to_str().expect("utf8");
+    assert_code(&run(&["--key-file", key_s], false), 0);
+    // The flag wins over a variable that points nowhere.
+    assert_code(&run(&["--key-file", key_s], true), 0);
+    // Without the flag that variable is used, and fails naming the file.
+    let o = run(&[], true);
+    assert_code(&o, 1);
+    assert!(stderr(&o).contains("no-such-file"), "{}", stderr(&o));
+    // A password where only a key file opens: wrong key.
+    let pw = env.path("pw");
+    std::fs::write(&pw, "not the key\n").expect("write");
+    assert_code(
+        &run(&["--password-file", pw.to_str().expect("utf8")], false),
+        12,
+    );
+    assert_code(
+        &run(&["--password-command", &format!("cat {key_s}")], false),
+        12,
+    );
+    // Two at once is a usage error.
+    assert_code(
+        &run(
+            &[
+                "--key-file",
+                key_s,
+                "--password-file",
+                pw.to_str().expect("utf8"),
+            ],
+            false,
+        ),
+        2,
+    );
+}
