@@ -13,13 +13,42 @@ use std::path::Path;
 /// Temporary data the source documents exclude from every backup.
 pub const SEED_TEMP_EXCLUDES: &[&str] = &["TEMP.*", "tmp/", "DR_TMP_DIR/", "pending/"];
 
-/// A compiled set of exclusion patterns.
+/// A compiled set of exclusion patterns, and the rules decided with an
+/// entry's metadata ([`ExcludeRules`]).
 #[derive(Clone, Debug)]
 pub struct Excludes {
     name_any: GlobSet,
     name_dir: GlobSet,
     path_any: GlobSet,
     path_dir: GlobSet,
+    icase: Option<Box<Excludes>>,
+    larger_than: Option<u64>,
+    if_present: Vec<(String, Option<Vec<u8>>)>,
+    devices: Option<Vec<u64>>,
+}
+
+/// `CACHEDIR.TAG`'s header, as the Cache Directory Tagging Specification
+/// gives it.
+pub const CACHEDIR_TAG_SIGNATURE: &str = "Signature: 8a477f597d28d172789f06886806bc55";
+
+/// Exclusion rules beyond name patterns (restic's `--iexclude`,
+/// `--exclude-larger-than`, `--exclude-if-present`, `--exclude-caches`,
+/// `--one-file-system`).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct ExcludeRules {
+    /// Patterns as for excludes, matched ignoring case.
+    pub ignore_case: Vec<String>,
+    /// Files larger than this are left out.
+    pub larger_than: Option<u64>,
+    /// A directory holding a file of this name is left out; `NAME:HEADER`
+    /// also requires the file to start with HEADER.
+    pub if_present: Vec<String>,
+    /// Directories tagged with a valid `CACHEDIR.TAG` are left out.
+    pub caches: bool,
+    /// Entries on another file system than the backed-up paths are left
+    /// out (mount points included).
+    pub one_file_system: bool,
 }
 
 impl Default for Excludes {
@@ -31,6 +60,70 @@ impl Default for Excludes {
 impl Excludes {
     /// Compiles patterns; an invalid pattern is an error naming it.
     pub fn new<S: AsRef<str>>(patterns: &[S]) -> Result<Self> {
+        Self::compile(patterns, false)
+    }
+
+    /// Adds `rules`; `roots` are the backed-up paths (their file systems
+    /// are the ones `one_file_system` keeps).
+    pub fn with_rules(
+        mut self,
+        rules: &ExcludeRules,
+        roots: &[std::path::PathBuf],
+    ) -> Result<Self> {
+        if !rules.ignore_case.is_empty() {
+            self.icase = Some(Box::new(Self::compile(&rules.ignore_case, true)?));
+        }
+        self.larger_than = rules.larger_than;
+        for p in &rules.if_present {
+            let (name, header) = match p.split_once(':') {
+                Some((n, h)) => (n, Some(h.as_bytes().to_vec())),
+                None => (p.as_str(), None),
+            };
+            if name.is_empty() || name.contains('/') {
+                return Err(Error::invalid(format!(
+                    "bad --exclude-if-present {p:?}: a file name, optionally NAME:HEADER"
+                )));
+            }
+            self.if_present.push((name.to_string(), header));
+        }
+        if rules.caches {
+            self.if_present.push((
+                "CACHEDIR.TAG".into(),
+                Some(CACHEDIR_TAG_SIGNATURE.as_bytes().to_vec()),
+            ));
+        }
+        if rules.one_file_system {
+            use std::os::unix::fs::MetadataExt;
+            let mut devs = Vec::new();
+            for r in roots {
+                let m = std::fs::metadata(r).map_err(|e| Error::io(r, e))?;
+                devs.push(m.dev());
+            }
+            self.devices = Some(devs);
+        }
+        Ok(self)
+    }
+
+    /// True when the entry at `path`, with metadata `m`, must be left out:
+    /// by a pattern, or by one of the rules.
+    pub fn excludes(&self, path: &Path, m: &std::fs::Metadata) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let is_dir = m.is_dir();
+        self.is_excluded(path, is_dir)
+            || self
+                .icase
+                .as_ref()
+                .is_some_and(|i| i.is_excluded(path, is_dir))
+            || (m.is_file() && self.larger_than.is_some_and(|l| m.len() > l))
+            || self.devices.as_ref().is_some_and(|d| !d.contains(&m.dev()))
+            || (is_dir
+                && self
+                    .if_present
+                    .iter()
+                    .any(|(n, h)| tagged(path, n, h.as_deref())))
+    }
+
+    fn compile<S: AsRef<str>>(patterns: &[S], ignore_case: bool) -> Result<Self> {
         let mut sets: [GlobSetBuilder; 4] = std::array::from_fn(|_| GlobSetBuilder::new());
         for p in patterns {
             let p = p.as_ref().trim();
@@ -45,6 +138,7 @@ impl Excludes {
                 (true, false) => format!("**/{body}"),
             };
             let glob = GlobBuilder::new(&glob_text)
+                .case_insensitive(ignore_case)
                 .literal_separator(true)
                 .backslash_escape(true)
                 .build()
@@ -61,6 +155,10 @@ impl Excludes {
             name_dir: build(&sets[1])?,
             path_any: build(&sets[2])?,
             path_dir: build(&sets[3])?,
+            icase: None,
+            larger_than: None,
+            if_present: Vec::new(),
+            devices: None,
         })
     }
 
@@ -70,6 +168,21 @@ impl Excludes {
         self.name_any.is_match(name)
             || self.path_any.is_match(path)
             || (is_dir && (self.name_dir.is_match(name) || self.path_dir.is_match(path)))
+    }
+}
+
+/// Whether directory `dir` holds a file `name` (starting with `header`).
+fn tagged(dir: &Path, name: &str, header: Option<&[u8]>) -> bool {
+    let p = dir.join(name);
+    match header {
+        None => std::fs::symlink_metadata(&p).is_ok(),
+        Some(h) => {
+            use std::io::Read;
+            let mut buf = vec![0u8; h.len()];
+            std::fs::File::open(&p)
+                .and_then(|mut f| f.read_exact(&mut buf))
+                .is_ok_and(|()| buf == h)
+        }
     }
 }
 

@@ -83,7 +83,7 @@ pub use chunker::ChunkerParams;
 pub use config::{Config, PROFILE_DATABASE, PROFILE_FILES};
 pub use crypto::Argon2Params;
 pub use error::{BoxError, Error, Result};
-pub use exclude::{Excludes, SEED_TEMP_EXCLUDES};
+pub use exclude::{ExcludeRules, Excludes, CACHEDIR_TAG_SIGNATURE, SEED_TEMP_EXCLUDES};
 pub use gc::SessionOptions;
 pub use id::{BlobId, IndexId, KeyId, PackId, SnapshotId};
 pub use keyslot::{KeySlot, Secret, SlotKind};

@@ -784,6 +784,31 @@ pub struct BackupArgs {
     /// TEMP.*, tmp/, DR_TMP_DIR/, pending/.
     #[arg(long)]
     pub exclude_temp: bool,
+    /// Like --exclude, ignoring case (repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub iexclude: Vec<String>,
+    /// Leave out files larger than this (like 500M, 2G).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub exclude_larger_than: Option<u64>,
+    /// Leave out directories that hold a file of this name; NAME:HEADER
+    /// also needs the file to start with HEADER (repeatable).
+    #[arg(long, value_name = "NAME[:HEADER]")]
+    pub exclude_if_present: Vec<String>,
+    /// Leave out directories tagged with a valid CACHEDIR.TAG.
+    #[arg(long)]
+    pub exclude_caches: bool,
+    /// Stay on the file systems of the given paths (other mounts, mount
+    /// points included, are left out).
+    #[arg(short = 'x', long)]
+    pub one_file_system: bool,
+    /// Read the paths to back up from this file, one per line (blank lines
+    /// and lines starting with # skipped), besides those given (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub files_from: Vec<PathBuf>,
+    /// Like --files-from, with the paths separated by NUL bytes (`find
+    /// -print0`), taken exactly as written.
+    #[arg(long, value_name = "FILE")]
+    pub files_from_raw: Vec<PathBuf>,
     /// Tag the snapshot (repeatable).
     #[arg(long)]
     pub tag: Vec<String>,

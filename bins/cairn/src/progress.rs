@@ -114,7 +114,7 @@ pub fn scan_totals(paths: Vec<std::path::PathBuf>, excludes: cairn::Excludes, c:
             let Ok(m) = std::fs::symlink_metadata(&p) else {
                 continue;
             };
-            if excludes.is_excluded(&p, m.is_dir()) {
+            if excludes.excludes(&p, &m) {
                 continue;
             }
             if m.is_dir() {

@@ -576,3 +576,131 @@ fn secret_flags_open_the_repository_and_win_over_the_environment() {
         2,
     );
 }
+
+#[test]
+fn backup_rules_leave_out_large_tagged_and_case_insensitive_entries_and_read_files_from() {
+    let env = Env::new();
+    let (repo, key) = (env.path("repo"), env.path("key"));
+    env.init_repo(&repo, &key);
+    let src = env.path("src");
+    let w = |rel: &str, body: &[u8]| {
+        let p = src.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, body).expect("write");
+    };
+    w("keep.txt", b"kept");
+    w("big.bin", &vec![7u8; 3 << 20]);
+    w("UPPER.LOG", b"a log");
+    w(
+        "cache/CACHEDIR.TAG",
+        format!("{}\n# a cache\n", cairn::CACHEDIR_TAG_SIGNATURE).as_bytes(),
+    );
+    w("cache/x", b"cached");
+    w("fakecache/CACHEDIR.TAG", b"not a tag");
+    w("fakecache/y", b"kept too");
+    w("private/.nobackup", b"");
+    w("private/z", b"private");
+    w("../other/a.txt", b"listed");
+    w("../other/b.txt", b"listed raw");
+    let other = env.path("other");
+    let list = env.path("list");
+    std::fs::write(
+        &list,
+        format!("# paths\n{}\n\n", other.join("a.txt").display()),
+    )
+    .expect("list");
+    let raw = env.path("raw");
+    let mut bytes = other.join("b.txt").display().to_string().into_bytes();
+    bytes.push(0);
+    std::fs::write(&raw, bytes).expect("raw");
+    let o = env.run_with(
+        &repo,
+        &key,
+        &[
+            "backup",
+            src.to_str().expect("utf8"),
+            "--iexclude",
+            "*.log",
+            "--exclude-larger-than",
+            "1M",
+            "--exclude-caches",
+            "--exclude-if-present",
+            ".nobackup",
+            "--files-from",
+            list.to_str().expect("utf8"),
+            "--files-from-raw",
+            raw.to_str().expect("utf8"),
+        ],
+    );
+    assert_code(&o, 0);
+    let all = stdout(&env.run_with(&repo, &key, &["--json", "ls", "latest"]));
+    for kept in ["keep.txt", "fakecache/y", "other/a.txt", "other/b.txt"] {
+        assert!(all.contains(kept), "{kept} should be kept: {all}");
+    }
+    for gone in [
+        "big.bin",
+        "UPPER.LOG",
+        "cache/x",
+        "private/z",
+        "/cache\"",
+        "/private\"",
+    ] {
+        assert!(!all.contains(gone), "{gone} should be left out");
+    }
+    let o = env.run_with(
+        &repo,
+        &key,
+        &[
+            "backup",
+            "--exclude-if-present",
+            "a/b",
+            src.to_str().expect("utf8"),
+        ],
+    );
+    assert_code(&o, 1);
+    assert!(stderr(&o).contains("exclude-if-present"), "{}", stderr(&o));
+    let o = env.run_with(
+        &repo,
+        &key,
+        &[
+            "backup",
+            "--files-from",
+            env.path("none").to_str().expect("utf8"),
+        ],
+    );
+    assert_code(&o, 1);
+    assert!(stderr(&o).contains("--files-from"), "{}", stderr(&o));
+}
+
+/// `--one-file-system` leaves out a tmpfs mounted inside the tree (root:
+/// the test mounts it).
+#[test]
+fn one_file_system_stays_on_the_paths_file_systems() {
+    let env = Env::new();
+    let (repo, key) = (env.path("repo"), env.path("key"));
+    env.init_repo(&repo, &key);
+    let src = env.path("src");
+    let mnt = src.join("mnt");
+    std::fs::create_dir_all(&mnt).expect("mkdir");
+    std::fs::write(src.join("here.txt"), b"on the root fs").expect("write");
+    let ok = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "this test mounts a tmpfs at {} and could not: run it as root (scripts/test does)",
+        mnt.display()
+    );
+    std::fs::write(mnt.join("there.txt"), b"on the tmpfs").expect("write");
+    let o = env.run_with(&repo, &key, &["backup", "-x", src.to_str().expect("utf8")]);
+    let _ = std::process::Command::new("umount").arg(&mnt).status();
+    assert_code(&o, 0);
+    let all = stdout(&env.run_with(&repo, &key, &["--json", "ls", "latest"]));
+    assert!(all.contains("here.txt"), "{all}");
+    assert!(
+        !all.contains("there.txt") && !all.contains("/mnt\""),
+        "{all}"
+    );
+}

@@ -15,7 +15,8 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
         None => {}
     }
     let streams = streams(a)?;
-    if a.paths.is_empty() && streams.is_empty() {
+    let paths = paths(a)?;
+    if paths.is_empty() && streams.is_empty() {
         bail!("nothing to back up: give paths, --stdin, or --stdin-from-command -- CMD");
     }
     let excludes = excludes(a)?;
@@ -27,10 +28,10 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
         Some(p) => ParentChoice::Id(repo.resolve_snapshot(p)?),
     };
     let reporter = progress::Reporter::start("backup", g.json, g.quiet);
-    if !a.paths.is_empty() {
-        let ex = cairn::Excludes::new(&excludes)?;
-        let abs = a
-            .paths
+    let rules = rules(a);
+    if !paths.is_empty() {
+        let ex = cairn::Excludes::new(&excludes)?.with_rules(&rules, &paths)?;
+        let abs = paths
             .iter()
             .filter_map(|p| std::path::absolute(p).ok())
             .collect();
@@ -39,9 +40,10 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
     let cancel = crate::signals::stop_flag();
     let result = repo.backup(
         BackupOptions::default()
-            .paths(a.paths.clone())
+            .paths(paths)
             .streams(streams)
             .excludes(excludes)
+            .exclude_rules(rules)
             .tags(a.tag.clone())
             .host(a.host.clone())
             .time_ns(time_ns)
@@ -183,4 +185,42 @@ pub fn parse_time(s: &str) -> Result<i64> {
             format!("cannot parse time {s:?}: use RFC 3339 or \"YYYY-MM-DD HH:MM:SS[.fraction]\"")
         })?;
     dt.timestamp_nanos_opt().context("time out of range")
+}
+
+/// The exclusion rules of the flags.
+fn rules(a: &BackupArgs) -> cairn::ExcludeRules {
+    let mut r = cairn::ExcludeRules::default();
+    r.ignore_case = a.iexclude.clone();
+    r.larger_than = a.exclude_larger_than;
+    r.if_present = a.exclude_if_present.clone();
+    r.caches = a.exclude_caches;
+    r.one_file_system = a.one_file_system;
+    r
+}
+
+/// The paths given, then those of --files-from and --files-from-raw.
+fn paths(a: &BackupArgs) -> Result<Vec<std::path::PathBuf>> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = a.paths.clone();
+    for f in &a.files_from {
+        let text = std::fs::read_to_string(f)
+            .with_context(|| format!("reading --files-from {}", f.display()))?;
+        out.extend(
+            text.lines()
+                .map(|l| l.trim_end_matches('\r'))
+                .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+                .map(std::path::PathBuf::from),
+        );
+    }
+    for f in &a.files_from_raw {
+        let bytes = std::fs::read(f)
+            .with_context(|| format!("reading --files-from-raw {}", f.display()))?;
+        out.extend(
+            bytes
+                .split(|b| *b == 0)
+                .filter(|p| !p.is_empty())
+                .map(|p| std::path::PathBuf::from(std::ffi::OsStr::from_bytes(p))),
+        );
+    }
+    Ok(out)
 }

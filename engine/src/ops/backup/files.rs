@@ -273,7 +273,7 @@ impl<'a> Walker<'a> {
         parent: Option<&Node>,
     ) -> Result<Option<Slot>> {
         let ft = m.file_type();
-        if self.excludes.is_excluded(path, ft.is_dir()) {
+        if self.excludes.excludes(path, m) {
             return Ok(None);
         }
         let (meta, warning) = full_meta(&self.names, path, m, parent);

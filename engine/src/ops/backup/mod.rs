@@ -45,6 +45,8 @@ pub struct BackupOptions {
     pub streams: Vec<StreamSource>,
     /// Exclusion patterns (see [`crate::Excludes`]).
     pub excludes: Vec<String>,
+    /// Exclusion rules decided with each entry's metadata.
+    pub exclude_rules: crate::ExcludeRules,
     /// Tags to record.
     pub tags: Vec<String>,
     /// Host name to record (default: this machine's).
@@ -82,6 +84,7 @@ crate::ops::setters!(BackupOptions {
     paths: Vec<PathBuf>,
     streams: Vec<StreamSource>,
     excludes: Vec<String>,
+    exclude_rules: crate::ExcludeRules,
     tags: Vec<String>,
     host: Option<String>,
     time_ns: Option<i64>,
@@ -183,7 +186,8 @@ impl Repository {
             Some((_, s)) => Some(self.load_tree(&s.tree)?),
             None => None,
         };
-        let excludes = Excludes::new(&opts.excludes)?;
+        let excludes =
+            Excludes::new(&opts.excludes)?.with_rules(&opts.exclude_rules, &opts.paths)?;
         let threads = default_threads(opts.threads);
         let progress = opts.progress.clone();
         let writer =
