@@ -161,6 +161,26 @@ pub struct SnapshotsArgs {
     /// Also list the archived WAL files (one snapshot each).
     #[arg(long)]
     pub wal: bool,
+    #[command(flatten)]
+    pub filter: SnapshotFilterArgs,
+    /// Only the newest N snapshots of each (host, paths) group.
+    #[arg(long, value_name = "N")]
+    pub latest: Option<usize>,
+}
+
+/// restic's snapshot selection: which snapshots a command considers.
+#[derive(Args, Debug, Default, Clone)]
+pub struct SnapshotFilterArgs {
+    /// Only snapshots of this host (repeatable).
+    #[arg(long = "host", value_name = "HOST", id = "filter_host")]
+    pub hosts: Vec<String>,
+    /// Only snapshots with these tags: `a,b` needs both; repeated, any of
+    /// the lists.
+    #[arg(long = "tag", value_name = "TAG[,TAG]", id = "filter_tag")]
+    pub tags: Vec<String>,
+    /// Only snapshots that hold this path (repeatable: all of them).
+    #[arg(long = "path", value_name = "PATH", id = "filter_path")]
+    pub paths: Vec<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -388,6 +408,8 @@ pub struct PlanValidateArgs {
 
 #[derive(Args, Debug)]
 pub struct ForgetArgs {
+    #[command(flatten)]
+    pub filter: SnapshotFilterArgs,
     /// Keep the N newest snapshots ("unlimited" or -1: all).
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_count)]
     pub keep_last: Option<i64>,
@@ -845,6 +867,8 @@ pub struct BackupArgs {
 
 #[derive(Args, Debug)]
 pub struct LsArgs {
+    #[command(flatten)]
+    pub filter: SnapshotFilterArgs,
     /// Snapshot id, prefix, or "latest".
     pub snapshot: String,
     /// Only below this path.
@@ -868,6 +892,8 @@ pub struct RestoreArgs {
     /// Snapshot id, prefix, or "latest".
     #[arg(required = true)]
     pub snapshot: Option<String>,
+    #[command(flatten)]
+    pub filter: SnapshotFilterArgs,
     /// Directory to restore into.
     #[arg(short, long, required = true)]
     pub target: Option<PathBuf>,
@@ -898,6 +924,8 @@ pub struct RestoreArgs {
 
 #[derive(Args, Debug)]
 pub struct DumpArgs {
+    #[command(flatten)]
+    pub filter: SnapshotFilterArgs,
     /// Snapshot id, prefix, or "latest".
     pub snapshot: String,
     /// Path of a file or name of a stream in the snapshot.

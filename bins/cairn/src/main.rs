@@ -8,6 +8,7 @@ mod exit;
 mod notify;
 mod output;
 mod progress;
+mod select;
 mod signals;
 
 use clap::Parser;

@@ -704,3 +704,111 @@ fn one_file_system_stays_on_the_paths_file_systems() {
         "{all}"
     );
 }
+
+#[test]
+fn snapshots_are_selected_by_host_tag_path_and_latest() {
+    let env = Env::new();
+    let (repo, key) = (env.path("repo"), env.path("key"));
+    env.init_repo(&repo, &key);
+    let (src1, src2) = (env.path("src1"), env.path("src2"));
+    std::fs::create_dir_all(&src1).expect("mkdir");
+    std::fs::create_dir_all(&src2).expect("mkdir");
+    let (s1, s2) = (src1.to_str().expect("utf8"), src2.to_str().expect("utf8"));
+    for (n, src, host, tags) in [
+        (1, s1, "h1", &["daily"][..]),
+        (2, s1, "h2", &["daily", "db"][..]),
+        (3, s2, "h1", &["weekly"][..]),
+        (4, s1, "h1", &[][..]),
+    ] {
+        std::fs::write(std::path::Path::new(src).join(format!("v{n}.txt")), b"x").expect("write");
+        let mut args = vec!["backup", src, "--host", host];
+        for t in tags {
+            args.extend(["--tag", t]);
+        }
+        assert_code(&env.run_with(&repo, &key, &args), 0);
+    }
+    let count = |args: &[&str]| {
+        let mut all = vec!["--json", "snapshots"];
+        all.extend_from_slice(args);
+        let o = env.run_with(&repo, &key, &all);
+        assert_code(&o, 0);
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+        v.as_array().expect("array").len()
+    };
+    assert_eq!(count(&[]), 4);
+    assert_eq!(count(&["--host", "h1"]), 3);
+    assert_eq!(count(&["--host", "h1", "--host", "h2"]), 4);
+    assert_eq!(count(&["--tag", "daily,db"]), 1);
+    assert_eq!(count(&["--tag", "daily", "--tag", "weekly"]), 3);
+    assert_eq!(count(&["--tag", ""]), 1);
+    assert_eq!(count(&["--path", s2]), 1);
+    assert_eq!(count(&["--latest", "1"]), 3);
+    assert_eq!(count(&["--latest", "1", "--host", "h1", "--path", s1]), 1);
+    // `latest` counts among the selected snapshots.
+    let ls = stdout(&env.run_with(&repo, &key, &["--json", "ls", "latest", "--host", "h2"]));
+    assert!(ls.contains("v2.txt") && !ls.contains("v4.txt"), "{ls}");
+    let o = env.run_with(&repo, &key, &["ls", "latest", "--host", "nobody"]);
+    assert_code(&o, 1);
+    assert!(stderr(&o).contains("match the filter"), "{}", stderr(&o));
+    // forget decides only the selected snapshots.
+    let o = env.run_with(
+        &repo,
+        &key,
+        &[
+            "forget",
+            "--keep-last",
+            "1",
+            "--group-by",
+            "",
+            "--host",
+            "h1",
+        ],
+    );
+    assert_code(&o, 0);
+    assert_eq!(count(&["--host", "h1"]), 1);
+    assert_eq!(
+        count(&["--host", "h2"]),
+        1,
+        "h2 was not decided, so not removed"
+    );
+}
+
+#[test]
+fn an_ambiguous_prefix_lists_its_matches() {
+    let env = Env::new();
+    let (repo, key) = (env.path("repo"), env.path("key"));
+    env.init_repo(&repo, &key);
+    let src = env.path("src");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    // Enough snapshots that two share a first hex digit.
+    for i in 0..17 {
+        std::fs::write(src.join("f"), format!("{i}")).expect("write");
+        assert_code(
+            &env.run_with(&repo, &key, &["backup", src.to_str().expect("utf8")]),
+            0,
+        );
+    }
+    let v: serde_json::Value = serde_json::from_str(&stdout(&env.run_with(
+        &repo,
+        &key,
+        &["--json", "snapshots"],
+    )))
+    .expect("json");
+    let ids: Vec<String> = v
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|s| s["id"].as_str().expect("id").to_string())
+        .collect();
+    let first = ids
+        .iter()
+        .find(|a| ids.iter().filter(|b| b[..1] == a[..1]).count() > 1)
+        .expect("a shared digit");
+    let o = env.run_with(&repo, &key, &["ls", &first[..1]]);
+    assert_code(&o, 1);
+    let err = stderr(&o);
+    assert!(
+        err.contains("ambiguous") && err.contains(&first[..5]),
+        "{err}"
+    );
+}

@@ -19,6 +19,9 @@ pub struct ForgetOptions {
     /// Remove exactly these snapshots, readable or damaged, instead of
     /// applying a policy (which must then be empty).
     pub ids: Vec<SnapshotId>,
+    /// The policy decides only the snapshots that pass this filter; the
+    /// others are neither kept nor removed (not in the decisions).
+    pub filter: super::filter::SnapshotFilter,
 }
 
 super::setters!(ForgetOptions {
@@ -26,6 +29,7 @@ super::setters!(ForgetOptions {
     group_by: GroupBy,
     dry_run: bool,
     ids: Vec<SnapshotId>,
+    filter: super::filter::SnapshotFilter,
 });
 
 /// What [`Repository::forget`] decided and removed.
@@ -81,10 +85,11 @@ impl Repository {
         if !opts.dry_run {
             self.ensure_may_delete("forget")?;
         }
-        let (snaps, damaged) = self.readable_snapshots()?;
+        let (mut snaps, damaged) = self.readable_snapshots()?;
         for e in &damaged {
             tracing::warn!("{e}; not decided by the policy (remove it with `forget ID`)");
         }
+        snaps.retain(|(_, s)| opts.filter.matches(s));
         let decisions = opts.policy.apply(&snaps, opts.group_by)?;
         if !opts.dry_run {
             for d in decisions.iter().filter(|d| !d.keep) {

@@ -61,6 +61,17 @@ impl Repository {
     /// Resolves `latest`, `latest~N` (the N-th before the newest), a full
     /// id, or an unambiguous id prefix.
     pub fn resolve_snapshot(&self, spec: &str) -> Result<SnapshotId> {
+        self.resolve_snapshot_in(spec, &crate::ops::filter::SnapshotFilter::default())
+    }
+
+    /// [`resolve_snapshot`](Self::resolve_snapshot) with `latest` and
+    /// `latest~N` counted among the snapshots that pass `filter` (an id
+    /// or prefix is taken as given).
+    pub fn resolve_snapshot_in(
+        &self,
+        spec: &str,
+        filter: &crate::ops::filter::SnapshotFilter,
+    ) -> Result<SnapshotId> {
         if let Some(rest) = spec.strip_prefix("latest") {
             let back: usize = match rest.strip_prefix('~') {
                 None if rest.is_empty() => 0,
@@ -69,18 +80,24 @@ impl Repository {
                     .map_err(|_| Error::invalid(format!("bad snapshot spec {spec:?}")))?,
                 None => return Err(Error::invalid(format!("bad snapshot spec {spec:?}"))),
             };
-            let (snaps, damaged) = self.readable_snapshots()?;
+            let (mut snaps, damaged) = self.readable_snapshots()?;
             for e in &damaged {
                 tracing::warn!("skipped while resolving {spec}: {e}");
             }
+            snaps.retain(|(_, s)| filter.matches(s));
             return snaps
                 .len()
                 .checked_sub(back + 1)
                 .map(|i| snaps[i].0)
                 .ok_or_else(|| {
                     Error::invalid(format!(
-                        "{spec}: the repository has only {} snapshots",
-                        snaps.len()
+                        "{spec}: the repository has only {} snapshots{}",
+                        snaps.len(),
+                        if filter.is_empty() {
+                            ""
+                        } else {
+                            " that match the filter"
+                        }
                     ))
                 });
         }
@@ -100,8 +117,13 @@ impl Repository {
                 name: spec.into(),
             }),
             _ => Err(Error::invalid(format!(
-                "snapshot prefix {spec:?} is ambiguous ({} matches)",
-                hits.len()
+                "snapshot prefix {spec:?} is ambiguous: {} match ({}); give more of the id",
+                hits.len(),
+                hits.iter()
+                    .take(10)
+                    .map(|h| &h[..h.len().min(spec.len() + 4)])
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))),
         }
     }

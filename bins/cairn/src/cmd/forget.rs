@@ -32,6 +32,7 @@ pub fn run(g: &Global, a: &ForgetArgs) -> Result<ExitCode> {
             ForgetOptions::default()
                 .policy(policy)
                 .group_by(GroupBy::parse(&a.group_by)?)
+                .filter(crate::select::filter(&a.filter)?)
                 .dry_run(a.dry_run),
         )?
         .decisions;

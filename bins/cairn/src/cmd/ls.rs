@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 pub fn run(g: &Global, a: &LsArgs) -> Result<ExitCode> {
     let repo = context::open(g)?;
-    let id = repo.resolve_snapshot(&a.snapshot)?;
+    let id = repo.resolve_snapshot_in(&a.snapshot, &crate::select::filter(&a.filter)?)?;
     let snap = repo.load_snapshot(&id)?;
     let mut rows = Vec::new();
     let mut visit = |path: &str, n: &cairn::Node| {

@@ -8,6 +8,14 @@ use std::process::ExitCode;
 pub fn run(g: &Global, a: &SnapshotsArgs) -> Result<ExitCode> {
     let repo = context::open(g)?;
     let (snaps, damaged) = repo.readable_snapshots()?;
+    let filter = crate::select::filter(&a.filter)?;
+    let mut snaps: Vec<_> = snaps
+        .into_iter()
+        .filter(|(_, s)| filter.matches(s))
+        .collect();
+    if let Some(n) = a.latest {
+        snaps = cairn::latest_per_group(snaps, n);
+    }
     // Damaged snapshots are named on stderr; the readable ones are listed.
     for e in &damaged {
         crate::err!("cairn: damaged snapshot: {e}");
