@@ -104,6 +104,14 @@ impl Excludes {
         Ok(self)
     }
 
+    /// Whether the case-insensitive patterns (from
+    /// [`ExcludeRules::ignore_case`]) match `path`.
+    pub fn matches_ignoring_case(&self, path: &Path, is_dir: bool) -> bool {
+        self.icase
+            .as_ref()
+            .is_some_and(|i| i.is_excluded(path, is_dir))
+    }
+
     /// True when the entry at `path`, with metadata `m`, must be left out:
     /// by a pattern, or by one of the rules.
     pub fn excludes(&self, path: &Path, m: &std::fs::Metadata) -> bool {

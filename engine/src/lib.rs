@@ -103,6 +103,7 @@ pub use ops::retention::{
     parse_duration, parse_tag_list, CalendarDuration, Decision, GroupBy, RetentionPolicy,
 };
 pub use ops::stats::{StatsOptions, StatsReport};
+pub use ops::tag::TagChange;
 pub use ops::walk::Change;
 pub use pack::{PackBlob, PackHeader};
 pub use progress::Progress;
@@ -141,6 +142,7 @@ pub mod raw {
             restore,
             retention,
             stats,
+            tag,
             walk
         );
     }

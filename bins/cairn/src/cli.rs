@@ -117,6 +117,12 @@ pub enum Command {
     Snapshots(SnapshotsArgs),
     /// List the contents of a snapshot.
     Ls(LsArgs),
+    /// Change the tags of snapshots (the given ids, or all that the
+    /// selection flags pick).
+    Tag(TagArgs),
+    /// Find files and directories by name or path pattern across
+    /// snapshots.
+    Find(FindArgs),
     /// Show what changed between two snapshots.
     Diff(DiffArgs),
     /// Repository sizes, deduplication and index memory.
@@ -863,6 +869,39 @@ pub struct BackupArgs {
     /// The command for --stdin-from-command.
     #[arg(last = true)]
     pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct TagArgs {
+    /// Replace the tags with these (repeatable; `a,b` is two tags).
+    #[arg(long, value_name = "TAG")]
+    pub set: Vec<String>,
+    /// Add these tags (repeatable; `a,b` is two tags).
+    #[arg(long, value_name = "TAG")]
+    pub add: Vec<String>,
+    /// Remove these tags (repeatable; `a,b` is two tags).
+    #[arg(long, value_name = "TAG")]
+    pub remove: Vec<String>,
+    #[command(flatten)]
+    pub filter: SnapshotFilterArgs,
+    /// Snapshots (ids or prefixes); none: every selected snapshot.
+    pub snapshots: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct FindArgs {
+    /// Patterns, as for --exclude: without `/` a name anywhere (`*.sql`),
+    /// with `/` a path.
+    #[arg(required = true)]
+    pub patterns: Vec<String>,
+    /// Only this snapshot (repeatable; default: every selected one).
+    #[arg(long, value_name = "ID")]
+    pub snapshot: Vec<String>,
+    /// Match names ignoring case.
+    #[arg(short = 'i', long)]
+    pub ignore_case: bool,
+    #[command(flatten)]
+    pub filter: SnapshotFilterArgs,
 }
 
 #[derive(Args, Debug)]

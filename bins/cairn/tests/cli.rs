@@ -812,3 +812,98 @@ fn an_ambiguous_prefix_lists_its_matches() {
         "{err}"
     );
 }
+
+#[test]
+fn tag_changes_tags_and_find_searches_snapshots() {
+    let env = Env::new();
+    let (repo, key) = (env.path("repo"), env.path("key"));
+    env.init_repo(&repo, &key);
+    let src = env.path("src");
+    std::fs::create_dir_all(src.join("db")).expect("mkdir");
+    std::fs::write(src.join("db/dump.SQL"), b"create table").expect("write");
+    std::fs::write(src.join("notes.txt"), b"n").expect("write");
+    let s = src.to_str().expect("utf8");
+    assert_code(&env.run_with(&repo, &key, &["backup", s, "--tag", "a"]), 0);
+    std::fs::write(src.join("later.sql"), b"more").expect("write");
+    assert_code(&env.run_with(&repo, &key, &["backup", s, "--tag", "b"]), 0);
+    let snaps = || -> Vec<serde_json::Value> {
+        let o = env.run_with(&repo, &key, &["--json", "snapshots"]);
+        serde_json::from_str::<serde_json::Value>(&stdout(&o))
+            .expect("json")
+            .as_array()
+            .expect("array")
+            .clone()
+    };
+    let before = snaps();
+    let first = before[0]["id"].as_str().expect("id").to_string();
+    // By id: add and remove; the old id is gone, the new one remembers it.
+    let o = env.run_with(
+        &repo,
+        &key,
+        &[
+            "--json",
+            "tag",
+            "--add",
+            "keep,audit",
+            "--remove",
+            "a",
+            &first[..8],
+        ],
+    );
+    assert_code(&o, 0);
+    let after = snaps();
+    assert_eq!(after.len(), 2);
+    let retagged = after
+        .iter()
+        .find(|x| x["info"]["tag.original"] == first.as_str())
+        .expect("retagged");
+    assert_eq!(retagged["tags"], serde_json::json!(["keep", "audit"]));
+    assert!(!after.iter().any(|x| x["id"] == first.as_str()));
+    // By selection: every snapshot tagged b gets exactly `x`.
+    assert_code(
+        &env.run_with(&repo, &key, &["tag", "--set", "x", "--tag", "b"]),
+        0,
+    );
+    let tags: Vec<_> = snaps().iter().map(|x| x["tags"].clone()).collect();
+    assert!(tags.contains(&serde_json::json!(["x"])), "{tags:?}");
+    // Nothing to do is an error; so is nothing selected.
+    assert_code(&env.run_with(&repo, &key, &["tag", &first[..8]]), 1);
+    assert_code(
+        &env.run_with(&repo, &key, &["tag", "--add", "y", "--host", "nobody"]),
+        1,
+    );
+    // find: names anywhere, case-insensitively with -i, per snapshot.
+    let o = env.run_with(&repo, &key, &["--json", "find", "*.sql"]);
+    assert_code(&o, 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let hits: Vec<String> = v
+        .as_array()
+        .expect("array")
+        .iter()
+        .flat_map(|s| {
+            s["matches"]
+                .as_array()
+                .expect("m")
+                .iter()
+                .map(|m| m["path"].as_str().expect("p").to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert!(hits[0].ends_with("/later.sql"));
+    let o = env.run_with(&repo, &key, &["--json", "find", "-i", "*.sql"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let n: usize = v
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|s| s["matches"].as_array().expect("m").len())
+        .sum();
+    assert_eq!(n, 3, "dump.SQL in both snapshots and later.sql: {v}");
+    let o = env.run_with(&repo, &key, &["find", "db/"]);
+    assert!(
+        stdout(&o).contains("2 matches in 2 snapshots"),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -38,4 +38,5 @@ pub mod repair;
 pub mod restore;
 pub mod retention;
 pub mod stats;
+pub mod tag;
 pub mod walk;

@@ -8,6 +8,7 @@ mod copy;
 mod diff;
 mod drill;
 mod dump;
+mod find;
 mod forget;
 mod fresh;
 mod init;
@@ -22,6 +23,7 @@ mod restore;
 mod s3;
 mod snapshots;
 mod stats;
+mod tag;
 mod wal;
 
 use crate::cli::{Cli, Command};
@@ -37,6 +39,8 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Backup(a) => backup::run(g, a),
         Command::Snapshots(a) => snapshots::run(g, a),
         Command::Ls(a) => ls::run(g, a),
+        Command::Tag(a) => tag::run(g, a),
+        Command::Find(a) => find::run(g, a),
         Command::Diff(a) => diff::run(g, a),
         Command::Stats => stats::run(g),
         Command::Restore(a) => restore::run(g, a),

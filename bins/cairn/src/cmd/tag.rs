@@ -1,0 +1,58 @@
+//! `cairn tag`.
+
+use crate::cli::{Global, TagArgs};
+use crate::{context, output};
+use anyhow::{bail, Result};
+use cairn::{parse_tag_list, TagChange};
+use std::process::ExitCode;
+
+fn split(v: &[String]) -> Vec<String> {
+    v.iter()
+        .flat_map(|t| parse_tag_list(t))
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+pub fn run(g: &Global, a: &TagArgs) -> Result<ExitCode> {
+    let change = TagChange::new(
+        (!a.set.is_empty()).then(|| split(&a.set)),
+        split(&a.add),
+        split(&a.remove),
+    );
+    let repo = context::open(g)?;
+    let ids = if a.snapshots.is_empty() {
+        let filter = crate::select::filter(&a.filter)?;
+        let (snaps, _) = repo.readable_snapshots()?;
+        snaps
+            .into_iter()
+            .filter(|(_, s)| filter.matches(s))
+            .map(|(id, _)| id)
+            .collect()
+    } else {
+        a.snapshots
+            .iter()
+            .map(|s| repo.resolve_snapshot(s))
+            .collect::<cairn::Result<Vec<_>>>()?
+    };
+    if ids.is_empty() {
+        bail!("no snapshot is selected");
+    }
+    let mut changed = Vec::new();
+    for id in &ids {
+        if let Some(new) = repo.retag(id, &change)? {
+            changed.push((*id, new));
+        }
+    }
+    if g.json {
+        output::json(&serde_json::json!({
+            "message_type": "tag", "selected": ids.len(),
+            "changed": changed.iter().map(|(o, n)| serde_json::json!({"old": o.to_hex(), "new": n.to_hex()})).collect::<Vec<_>>(),
+        }));
+    } else if !g.quiet {
+        for (o, n) in &changed {
+            crate::out!("snapshot {} is now {}", o.short(), n.short());
+        }
+        crate::out!("{} of {} snapshots changed", changed.len(), ids.len());
+    }
+    super::ok()
+}
