@@ -98,7 +98,7 @@ pub use ops::forget::{ForgetOptions, ForgetReport};
 pub use ops::keys::KeyOptions;
 pub use ops::prune::{PruneOptions, PruneReport};
 pub use ops::repair::{RepairOptions, RepairReport};
-pub use ops::restore::{DumpReport, Overwrite, Owners, RestoreOptions, RestoreReport};
+pub use ops::restore::{DumpReport, Overwrite, Owners, RestoreOptions, RestoreReport, TarReport};
 pub use ops::retention::{
     parse_duration, parse_tag_list, CalendarDuration, Decision, GroupBy, RetentionPolicy,
 };

@@ -967,7 +967,8 @@ pub struct DumpArgs {
     pub filter: SnapshotFilterArgs,
     /// Snapshot id, prefix, or "latest".
     pub snapshot: String,
-    /// Path of a file or name of a stream in the snapshot.
+    /// Path of a file or name of a stream in the snapshot; a directory
+    /// (or `/`) is written as a tar stream.
     pub path: String,
 }
 

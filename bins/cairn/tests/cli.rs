@@ -907,3 +907,69 @@ fn tag_changes_tags_and_find_searches_snapshots() {
         stdout(&o)
     );
 }
+
+#[test]
+fn dump_of_a_directory_is_a_tar_stream_that_tar_extracts() {
+    let env = Env::new();
+    let (repo, key) = (env.path("repo"), env.path("key"));
+    env.init_repo(&repo, &key);
+    let src = env.path("src");
+    let deep = src.join(format!("{}/{}", "d".repeat(80), "e".repeat(80)));
+    std::fs::create_dir_all(&deep).expect("mkdir");
+    std::fs::write(src.join("small.txt"), b"hello").expect("write");
+    let big: Vec<u8> = (0..3_000_001u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(deep.join("big.bin"), &big).expect("write");
+    std::os::unix::fs::symlink("small.txt", src.join("link")).expect("symlink");
+    assert_code(
+        &env.run_with(&repo, &key, &["backup", src.to_str().expect("utf8")]),
+        0,
+    );
+    let o = env.run_with(
+        &repo,
+        &key,
+        &["dump", "latest", src.to_str().expect("utf8")],
+    );
+    assert_code(&o, 0);
+    assert_eq!(o.stdout.len() % 512, 0);
+    let tarball = env.path("out.tar");
+    std::fs::write(&tarball, &o.stdout).expect("write");
+    let out = env.path("x");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    let t = std::process::Command::new("tar")
+        .arg("-xf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&out)
+        .output()
+        .expect("tar");
+    assert!(
+        t.status.success(),
+        "GNU tar refused the stream: {}",
+        String::from_utf8_lossy(&t.stderr)
+    );
+    let root = out.join(src.strip_prefix("/").expect("absolute"));
+    assert_eq!(
+        std::fs::read(root.join("small.txt")).expect("small"),
+        b"hello"
+    );
+    let rel_deep = deep.strip_prefix(&src).expect("below");
+    assert!(
+        std::fs::read(root.join(rel_deep).join("big.bin")).expect("big") == big,
+        "big file differs"
+    );
+    assert_eq!(
+        std::fs::read_link(root.join("link")).expect("link"),
+        std::path::Path::new("small.txt")
+    );
+    // A file is still dumped as its bytes.
+    let o = env.run_with(
+        &repo,
+        &key,
+        &[
+            "dump",
+            "latest",
+            src.join("small.txt").to_str().expect("utf8"),
+        ],
+    );
+    assert_eq!(o.stdout, b"hello");
+}

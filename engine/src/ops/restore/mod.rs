@@ -9,6 +9,8 @@
 mod apply;
 mod dump;
 pub use dump::DumpReport;
+mod tar;
+pub use tar::TarReport;
 mod target;
 mod verify;
 mod write;
