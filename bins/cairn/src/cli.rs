@@ -539,8 +539,11 @@ pub struct CopyArgs {
     /// CAIRN_TO_PASSWORD_COMMAND or CAIRN_TO_KEY_FILE.
     #[arg(long)]
     pub to: String,
-    /// Snapshots to copy (default: all).
+    /// Snapshots to copy (default: all, or all that the selection flags
+    /// pick).
     pub snapshots: Vec<String>,
+    #[command(flatten)]
+    pub filter: SnapshotFilterArgs,
 }
 
 #[derive(Subcommand, Debug)]

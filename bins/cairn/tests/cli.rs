@@ -750,6 +750,25 @@ fn snapshots_are_selected_by_host_tag_path_and_latest() {
     let o = env.run_with(&repo, &key, &["ls", "latest", "--host", "nobody"]);
     assert_code(&o, 1);
     assert!(stderr(&o).contains("match the filter"), "{}", stderr(&o));
+    // copy takes the selection; one that matches nothing copies nothing.
+    let (dr, dr_key) = (env.path("dr"), env.path("dr.key"));
+    env.init_repo(&dr, &dr_key);
+    let copy = |args: &[&str]| {
+        let mut all = vec!["--json", "copy", "--to", dr.to_str().expect("utf8")];
+        all.extend_from_slice(args);
+        env.cmd(&all)
+            .env("CAIRN_REPOSITORY", &repo)
+            .env("CAIRN_KEY_FILE", &key)
+            .env("CAIRN_TO_KEY_FILE", &dr_key)
+            .output()
+            .expect("copy")
+    };
+    let o = copy(&["--host", "nobody"]);
+    assert_code(&o, 1);
+    let o = copy(&["--host", "h2"]);
+    assert_code(&o, 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    assert_eq!(v["snapshots_copied"], 1, "{v}");
     // forget decides only the selected snapshots.
     let o = env.run_with(
         &repo,

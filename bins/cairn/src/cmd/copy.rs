@@ -8,11 +8,26 @@ use std::process::ExitCode;
 pub fn run(g: &Global, a: &CopyArgs) -> Result<ExitCode> {
     let src = context::open(g)?;
     let dst = context::open_other(g, &a.to, "CAIRN_TO_")?;
-    let ids = a
-        .snapshots
-        .iter()
-        .map(|s| src.resolve_snapshot(s))
-        .collect::<cairn::Result<Vec<_>>>()?;
+    let filter = crate::select::filter(&a.filter)?;
+    let ids = if a.snapshots.is_empty() && !filter.is_empty() {
+        let (snaps, _) = src.readable_snapshots()?;
+        let ids: Vec<_> = snaps
+            .into_iter()
+            .filter(|(_, s)| filter.matches(s))
+            .map(|(id, _)| id)
+            .collect();
+        // An empty list would mean "all": a selection that matches
+        // nothing must copy nothing.
+        if ids.is_empty() {
+            anyhow::bail!("no snapshot matches the selection: nothing copied");
+        }
+        ids
+    } else {
+        a.snapshots
+            .iter()
+            .map(|s| src.resolve_snapshot_in(s, &filter))
+            .collect::<cairn::Result<Vec<_>>>()?
+    };
     let r = src.copy(&dst, cairn::CopyOptions::default().snapshots(ids))?;
     if g.json {
         let mut v = serde_json::to_value(&r)?;
