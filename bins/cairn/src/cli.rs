@@ -840,7 +840,7 @@ pub struct BackupArgs {
     /// -print0`), taken exactly as written.
     #[arg(long, value_name = "FILE")]
     pub files_from_raw: Vec<PathBuf>,
-    /// Tag the snapshot (repeatable).
+    /// Tag the snapshot (repeatable; `a,b` is two tags).
     #[arg(long)]
     pub tag: Vec<String>,
     /// Host name to record.

@@ -19,3 +19,13 @@ pub fn filter(a: &SnapshotFilterArgs) -> Result<SnapshotFilter> {
     let tags = a.tags.iter().map(|t| cairn::parse_tag_list(t)).collect();
     Ok(SnapshotFilter::new(a.hosts.clone(), tags, paths))
 }
+
+/// `--tag` values as restic reads them: `a,b` is two tags; empty parts
+/// are dropped.
+pub fn tags(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|v| cairn::parse_tag_list(v))
+        .filter(|t| !t.is_empty())
+        .collect()
+}

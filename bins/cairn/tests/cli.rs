@@ -716,7 +716,7 @@ fn snapshots_are_selected_by_host_tag_path_and_latest() {
     let (s1, s2) = (src1.to_str().expect("utf8"), src2.to_str().expect("utf8"));
     for (n, src, host, tags) in [
         (1, s1, "h1", &["daily"][..]),
-        (2, s1, "h2", &["daily", "db"][..]),
+        (2, s1, "h2", &["daily,db"][..]),
         (3, s2, "h1", &["weekly"][..]),
         (4, s1, "h1", &[][..]),
     ] {

@@ -44,7 +44,7 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
             .streams(streams)
             .excludes(excludes)
             .exclude_rules(rules)
-            .tags(a.tag.clone())
+            .tags(crate::select::tags(&a.tag))
             .host(a.host.clone())
             .time_ns(time_ns)
             .parent(parent)

@@ -25,7 +25,7 @@ pub fn backup(
     };
     let reporter = progress::Reporter::start(label, g.json, g.quiet);
     let run = ComponentRun::default()
-        .tags(tags)
+        .tags(crate::select::tags(&tags))
         .host(host)
         .progress(Some(reporter.counters.clone()))
         .cancel(Some(stop));

@@ -3,15 +3,10 @@
 use crate::cli::{Global, TagArgs};
 use crate::{context, output};
 use anyhow::{bail, Result};
-use cairn::{parse_tag_list, TagChange};
+use cairn::TagChange;
 use std::process::ExitCode;
 
-fn split(v: &[String]) -> Vec<String> {
-    v.iter()
-        .flat_map(|t| parse_tag_list(t))
-        .filter(|t| !t.is_empty())
-        .collect()
-}
+use crate::select::tags as split;
 
 pub fn run(g: &Global, a: &TagArgs) -> Result<ExitCode> {
     let change = TagChange::new(
