@@ -70,7 +70,7 @@ pub use model::{
     RestorePlan, DEFAULT_HOOK_TIMEOUT,
 };
 pub use parse::{parse_plan, read_plan};
-pub use pipe::{pipe_into, shell};
+pub use pipe::{pipe_into, run_captured, shell};
 pub use registry::{Factory, Registry};
 pub use restore::{
     restore_chosen, restore_components, restore_plan, restore_set, runbook, verify_plan,

@@ -84,3 +84,41 @@ pub fn shell(command: &str, timeout: Option<std::time::Duration>) -> Command {
     cmd.arg("-c").arg(command);
     cmd
 }
+
+/// Runs a prepared command to completion with `input` on its stdin (or
+/// none) and returns its stdout; a failure to start or a non-zero exit is
+/// an error carrying `what` and the command's stderr.
+pub fn run_captured(mut cmd: Command, what: &str, input: Option<&[u8]>) -> Result<Vec<u8>> {
+    use std::io::Write;
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    let mut child = cmd.spawn().map_err(|e| Error::Source {
+        name: what.to_string(),
+        detail: format!("cannot start {}: {e}", cmd.get_program().to_string_lossy()),
+    })?;
+    if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
+        stdin.write_all(bytes).map_err(|e| Error::Source {
+            name: what.to_string(),
+            detail: format!("writing input: {e}"),
+        })?;
+    }
+    let out = child.wait_with_output().map_err(|e| Error::Source {
+        name: what.to_string(),
+        detail: e.to_string(),
+    })?;
+    if !out.status.success() {
+        return Err(Error::Source {
+            name: what.to_string(),
+            detail: format!(
+                "{}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        });
+    }
+    Ok(out.stdout)
+}

@@ -9,9 +9,8 @@
 //! list.
 
 use cairn::{Error, Result};
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// Where and as whom to ask.
 #[derive(Clone, Debug, Default)]
@@ -46,35 +45,7 @@ fn curl(o: &PartialOptions, args: &[&str], stdin: Option<&str>, what: &str) -> R
         "120",
     ])
     .args(args);
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| Error::Source {
-        name: what.into(),
-        detail: format!("cannot run curl: {e} (Debian: apt-get install curl)"),
-    })?;
-    if let (Some(text), Some(mut s)) = (stdin, child.stdin.take()) {
-        let _ = s.write_all(text.as_bytes());
-    }
-    let out = child.wait_with_output().map_err(|e| Error::Source {
-        name: what.into(),
-        detail: e.to_string(),
-    })?;
-    if !out.status.success() {
-        return Err(Error::Source {
-            name: what.into(),
-            detail: format!(
-                "{}: {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-        });
-    }
-    Ok(out.stdout)
+    cairn_plan::run_captured(cmd, what, stdin.map(str::as_bytes))
 }
 
 /// Fetches the partial export of `o.realm`.

@@ -43,41 +43,9 @@ impl Tools {
 }
 
 /// Runs a prepared command to completion; a failure carries its stderr.
-pub(crate) fn run(mut cmd: Command, what: &str, input: Option<&str>) -> Result<String> {
-    use std::io::Write;
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd.stdin(if input.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    });
-    let mut child = cmd.spawn().map_err(|e| Error::Source {
-        name: what.to_string(),
-        detail: format!("cannot start {}: {e}", cmd.get_program().to_string_lossy()),
-    })?;
-    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
-        stdin
-            .write_all(text.as_bytes())
-            .map_err(|e| Error::Source {
-                name: what.to_string(),
-                detail: format!("writing input: {e}"),
-            })?;
-    }
-    let out = child.wait_with_output().map_err(|e| Error::Source {
-        name: what.to_string(),
-        detail: e.to_string(),
-    })?;
-    if !out.status.success() {
-        return Err(Error::Source {
-            name: what.to_string(),
-            detail: format!(
-                "{}: {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-        });
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+pub(crate) fn run(cmd: Command, what: &str, input: Option<&str>) -> Result<String> {
+    let out = cairn_plan::run_captured(cmd, what, input.map(str::as_bytes))?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Runs SQL through `psql` (script on stdin, so `:'var'` and `:"var"`

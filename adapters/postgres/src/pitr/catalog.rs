@@ -209,17 +209,35 @@ impl Catalog {
         })
     }
 
-    /// Whether segment `number` of `timeline` is archived, or of a later
-    /// timeline that a recovery would follow (the segment a promotion
-    /// switched timelines in is archived under the new timeline).
-    pub fn has_segment(&self, timeline: u32, number: u64) -> bool {
+    /// The archived full segments by position, each with the highest
+    /// timeline it is archived under: built once, asked per segment.
+    pub fn segment_index(&self) -> SegmentIndex {
         let size = self.segment_size();
-        self.segments()
-            .any(|(n, _)| n.number(size) == number && n.timeline >= timeline)
+        let mut top = std::collections::HashMap::new();
+        for (n, _) in self.segments() {
+            let t = top.entry(n.number(size)).or_insert(n.timeline);
+            *t = (*t).max(n.timeline);
+        }
+        SegmentIndex { top }
     }
 
     /// The newest archived WAL file by archive time.
     pub fn newest(&self) -> Option<&Archived> {
         self.wal.iter().max_by_key(|a| a.time_ns)
+    }
+}
+
+/// See [`Catalog::segment_index`].
+#[derive(Clone, Debug, Default)]
+pub struct SegmentIndex {
+    top: std::collections::HashMap<u64, u32>,
+}
+
+impl SegmentIndex {
+    /// Whether segment `number` is archived on `timeline` or a later one
+    /// (a recovery follows the newer timeline: the segment a promotion
+    /// switched timelines in is archived under the new one).
+    pub fn has(&self, timeline: u32, number: u64) -> bool {
+        self.top.get(&number).is_some_and(|t| *t >= timeline)
     }
 }

@@ -69,11 +69,12 @@ pub fn random_target(catalog: &Catalog, seed: u64) -> Result<Target> {
     }
     let base = &all[pick(seed, all.len() as u64) as usize];
     let size = base.segment_size;
+    let have = catalog.segment_index();
     let mut points: Vec<u64> = catalog
         .segments()
         .filter(|(n, _)| n.timeline >= base.timeline)
         .map(|(n, _)| n.number(size))
-        .filter(|n| *n > base.stop_segment() && catalog.has_segment(base.timeline, n + 1))
+        .filter(|n| *n > base.stop_segment() && have.has(base.timeline, n + 1))
         .collect();
     points.sort_unstable();
     points.dedup();

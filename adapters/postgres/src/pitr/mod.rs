@@ -21,7 +21,9 @@ mod status;
 mod target;
 
 pub use base::{BaseInfo, BaseOptions, BASE_STREAM};
-pub use catalog::{default_cache_dir, wal_keys, Archived, Catalog, BASE_SOURCE, WAL_SOURCE};
+pub use catalog::{
+    default_cache_dir, wal_keys, Archived, Catalog, SegmentIndex, BASE_SOURCE, WAL_SOURCE,
+};
 pub use component::{from_settings, PgBaseComponent};
 pub use drill::{pitr_drill, random_target, PitrDrillOptions, PitrDrillReport};
 pub use fetch::{fetch, is_not_archived};

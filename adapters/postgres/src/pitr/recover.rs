@@ -126,8 +126,9 @@ pub fn check_wal(
     };
     let first = base.stop_segment() + 1;
     let size = base.segment_size;
+    let have = catalog.segment_index();
     for n in first..=last {
-        if !catalog.has_segment(base.timeline, n) {
+        if !have.has(base.timeline, n) {
             return Err(Error::NotFound {
                 kind: "WAL segment".into(),
                 name: format!(

@@ -12,13 +12,15 @@ pub fn run(g: &Global, a: &DumpArgs) -> Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
     // A directory (or `/`) is written as a tar stream, as restic does.
-    let is_dir = a.path.trim_matches('/').is_empty()
-        || matches!(
-            repo.find_path(&id, &a.path)?.kind,
-            cairn::NodeKind::Dir { .. }
-        );
-    let written = match is_dir {
-        true => repo.dump_tar(&id, &a.path, &mut out).map(|r| {
+    let node = match a.path.trim_matches('/').is_empty() {
+        true => None,
+        false => Some(repo.find_path(&id, &a.path)?),
+    };
+    let written = match node {
+        Some(n) if !matches!(n.kind, cairn::NodeKind::Dir { .. }) => {
+            repo.dump_node(&n, &mut out).map(|_| ())
+        }
+        _ => repo.dump_tar(&id, &a.path, &mut out).map(|r| {
             if r.skipped > 0 {
                 crate::err!(
                     "cairn: warning: {} device nodes are not in the tar stream",
@@ -26,7 +28,6 @@ pub fn run(g: &Global, a: &DumpArgs) -> Result<ExitCode> {
                 );
             }
         }),
-        false => repo.dump(&id, &a.path, &mut out).map(|_| ()),
     }
     .map_err(anyhow::Error::from)
     .and_then(|()| out.flush().map_err(anyhow::Error::from));

@@ -155,34 +155,23 @@ impl Repository {
         path: &str,
         out: &mut dyn Write,
     ) -> Result<TarReport> {
-        let snap = self.load_snapshot(snapshot)?;
         let trimmed = path.trim_end_matches('/');
-        let (root, prefix) = if trimmed.is_empty() {
-            (snap.tree, String::new())
-        } else {
-            let node = self.find_path(snapshot, trimmed)?;
-            let NodeKind::Dir { subtree } = node.kind else {
-                return Err(Error::invalid(format!("{path} is not a directory")));
-            };
-            let prefix = if trimmed.starts_with('/') {
-                trimmed.to_string()
-            } else {
-                format!("/{trimmed}")
-            };
-            let mut w = TarWriter {
-                repo: self,
-                out,
-                report: TarReport::default(),
-            };
-            w.entry(&prefix, &self.find_path(snapshot, trimmed)?)?;
-            return self.tar_walk(&subtree, &prefix, w);
-        };
-        let w = TarWriter {
+        let mut w = TarWriter {
             repo: self,
             out,
             report: TarReport::default(),
         };
-        self.tar_walk(&root, &prefix, w)
+        if trimmed.is_empty() {
+            let root = self.load_snapshot(snapshot)?.tree;
+            return self.tar_walk(&root, "", w);
+        }
+        let node = self.find_path(snapshot, trimmed)?;
+        let NodeKind::Dir { subtree } = &node.kind else {
+            return Err(Error::invalid(format!("{path} is not a directory")));
+        };
+        let prefix = format!("/{}", trimmed.trim_start_matches('/'));
+        w.entry(&prefix, &node)?;
+        self.tar_walk(subtree, &prefix, w)
     }
 
     fn tar_walk(
