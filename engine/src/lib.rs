@@ -73,9 +73,9 @@ mod unlock;
 mod writer;
 
 pub use backend::{
-    conformance, create_checked, open_backend, AsyncBridge, Backend, BackendOptions, FaultBackend,
-    FaultPlan, FileKind, LocalBackend, ObjectBackend, ObjectInfo, RetryBackend, Scheme, ServerBusy,
-    SCHEMES,
+    conformance, create_checked, open_backend, AsyncBridge, Backend, BackendOptions, DryRunBackend,
+    FaultBackend, FaultPlan, FileKind, LocalBackend, ObjectBackend, ObjectInfo, RetryBackend,
+    Scheme, ServerBusy, ThrottledBackend, SCHEMES,
 };
 #[cfg(feature = "s3")]
 pub use backend::{parse_s3_url, s3_store, S3Options};
@@ -88,7 +88,7 @@ pub use gc::SessionOptions;
 pub use id::{BlobId, IndexId, KeyId, PackId, SnapshotId};
 pub use keyslot::{KeySlot, Secret, SlotKind};
 pub use ops::backup::{
-    BackupOptions, BackupReport, FinishInfo, ParentChoice, StderrLog, StreamSource,
+    BackupOptions, BackupReport, Changes, FinishInfo, ParentChoice, StderrLog, StreamSource,
 };
 pub use ops::check::{Affected, CheckOptions, CheckReport, Problem, Subset};
 pub use ops::check_progress::{CheckProgress, CHECK_PROGRESS_VERSION};
@@ -102,11 +102,13 @@ pub use ops::restore::{DumpReport, Overwrite, Owners, RestoreOptions, RestoreRep
 pub use ops::retention::{
     parse_duration, parse_tag_list, CalendarDuration, Decision, GroupBy, RetentionPolicy,
 };
+pub use ops::rewrite::{RewriteOptions, RewriteReport};
+pub use ops::snapshot_stats::SnapshotStats;
 pub use ops::stats::{StatsOptions, StatsReport};
 pub use ops::tag::TagChange;
 pub use ops::walk::Change;
 pub use pack::{PackBlob, PackHeader};
-pub use progress::Progress;
+pub use progress::{InFlight, Progress};
 pub use repo::{InitOptions, OpenOptions, Repository, SnapshotList};
 pub use snapshot::{format_time, hostname, now_ns, Snapshot, Summary};
 pub use tree::{Content, Hole, Meta, Node, NodeKind, Tree, Xattr, FLAG_CHANGED};

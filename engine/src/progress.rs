@@ -5,7 +5,9 @@
 //! listener that the operation calls after each finished file, stream or
 //! stored pack. Reading the counters never blocks the operation.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 
 type Listener = Box<dyn Fn(&Progress) + Send + Sync>;
 
@@ -24,7 +26,25 @@ pub struct Progress {
     pub bytes_added: AtomicU64,
     /// Entries that failed and were skipped.
     pub errors: AtomicU64,
+    /// The scan for the totals has finished: they are final.
+    pub totals_final: AtomicBool,
     listener: Option<Listener>,
+    /// Keep [`Progress::in_flight`] (off by default: it costs a lock per
+    /// file).
+    track: AtomicBool,
+    in_flight: Mutex<BTreeSet<String>>,
+}
+
+/// A file being read; dropping it takes the file off the list.
+pub struct InFlight<'a> {
+    progress: &'a Progress,
+    name: String,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.progress.lock_in_flight().remove(&self.name);
+    }
 }
 
 impl std::fmt::Debug for Progress {
@@ -58,10 +78,57 @@ impl Progress {
         counter.load(Ordering::Relaxed)
     }
 
+    /// Starts keeping the names of the files being read.
+    pub fn track_in_flight(&self) {
+        self.track.store(true, Ordering::Relaxed);
+    }
+
+    /// Notes that `name` is being read, until the guard is dropped; `None`
+    /// unless [`Progress::track_in_flight`] was called.
+    pub fn file_started(&self, name: &std::path::Path) -> Option<InFlight<'_>> {
+        if !self.track.load(Ordering::Relaxed) {
+            return None;
+        }
+        let name = name.display().to_string();
+        self.lock_in_flight().insert(name.clone());
+        Some(InFlight {
+            progress: self,
+            name,
+        })
+    }
+
+    /// Up to `n` of the files being read now, in name order.
+    pub fn in_flight(&self, n: usize) -> Vec<String> {
+        self.lock_in_flight().iter().take(n).cloned().collect()
+    }
+
+    fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Calls the listener, if any.
     pub fn notify(&self) {
         if let Some(l) = &self.listener {
             l(self);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_in_flight_are_listed_only_while_read_and_only_when_tracked() {
+        let p = Progress::default();
+        assert!(p.file_started(std::path::Path::new("/a")).is_none());
+        p.track_in_flight();
+        let a = p.file_started(std::path::Path::new("/a"));
+        let b = p.file_started(std::path::Path::new("/b"));
+        assert_eq!(p.in_flight(5), ["/a", "/b"]);
+        drop(a);
+        assert_eq!(p.in_flight(5), ["/b"]);
+        drop(b);
+        assert!(p.in_flight(5).is_empty());
     }
 }

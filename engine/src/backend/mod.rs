@@ -9,6 +9,8 @@
 //!   errors are retried, by kind);
 //! - `retry` and `fault`: wrappers that retry transient errors and inject
 //!   faults;
+//! - `dryrun` and `throttle`: wrappers for `--dry-run` (writes kept in
+//!   memory) and `--limit-upload`/`--limit-download`;
 //! - `registry`: the schemes a location string may name;
 //! - `conformance`: the checks every implementation passes.
 //!
@@ -18,6 +20,7 @@
 
 mod bridge;
 pub mod conformance;
+mod dryrun;
 mod fault;
 mod local;
 mod object;
@@ -25,10 +28,12 @@ mod registry;
 mod retry;
 #[cfg(feature = "s3")]
 mod s3;
+mod throttle;
 mod transient;
 mod verify;
 
 pub use bridge::AsyncBridge;
+pub use dryrun::DryRunBackend;
 pub use fault::{FaultBackend, FaultPlan};
 pub use local::{temporary_writer, LocalBackend};
 pub use object::ObjectBackend;
@@ -36,6 +41,7 @@ pub use registry::{open_backend, BackendOptions, Scheme, SCHEMES};
 pub use retry::RetryBackend;
 #[cfg(feature = "s3")]
 pub use s3::{parse_s3_url, s3_store, S3Options};
+pub use throttle::ThrottledBackend;
 pub use transient::ServerBusy;
 pub use verify::create_checked;
 

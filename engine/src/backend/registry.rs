@@ -22,6 +22,13 @@ pub struct BackendOptions {
     /// Endpoint, credentials, concurrency, retries and timeout for S3.
     #[cfg(feature = "s3")]
     pub s3: super::S3Options,
+    /// Upload limit in bytes per second, over all threads.
+    pub limit_upload: Option<u64>,
+    /// Download limit in bytes per second, over all threads.
+    pub limit_download: Option<u64>,
+    /// Keep every write in memory and never change the store
+    /// ([`super::DryRunBackend`]).
+    pub dry_run: bool,
 }
 
 impl BackendOptions {
@@ -36,6 +43,19 @@ impl BackendOptions {
     /// Sets [`BackendOptions::create`].
     pub fn create(mut self, create: bool) -> Self {
         self.create = create;
+        self
+    }
+
+    /// Sets the bandwidth limits, in bytes per second.
+    pub fn limits(mut self, upload: Option<u64>, download: Option<u64>) -> Self {
+        self.limit_upload = upload;
+        self.limit_download = download;
+        self
+    }
+
+    /// Sets [`BackendOptions::dry_run`].
+    pub fn dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
         self
     }
 
@@ -88,13 +108,24 @@ pub fn open_backend(location: &str, opts: &BackendOptions) -> Result<Arc<dyn Bac
     if location.is_empty() {
         return Err(Error::invalid("empty repository location"));
     }
-    match scheme_of(location) {
+    let mut b = match scheme_of(location) {
         Some(name) => match SCHEMES.iter().find(|s| s.name == name) {
-            Some(s) => (s.open)(location, opts),
-            None => Err(unknown_scheme(name)),
+            Some(s) => (s.open)(location, opts)?,
+            None => return Err(unknown_scheme(name)),
         },
-        None => open_local(location, opts),
+        None => open_local(location, opts)?,
+    };
+    if opts.limit_upload.is_some() || opts.limit_download.is_some() {
+        b = Arc::new(super::ThrottledBackend::new(
+            b,
+            opts.limit_upload,
+            opts.limit_download,
+        ));
     }
+    if opts.dry_run {
+        b = Arc::new(super::DryRunBackend::new(b));
+    }
+    Ok(b)
 }
 
 /// The scheme a location names: the text before `://`, or before `:`

@@ -130,7 +130,7 @@ pub struct Affected {
 }
 
 /// Options for [`Repository::check`].
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CheckOptions {
     /// Read back and verify pack contents too: all packs, a share, one
@@ -140,12 +140,33 @@ pub struct CheckOptions {
     /// Read at most this many pack bytes (at least one pack), whatever
     /// the subset.
     pub max_bytes: Option<u64>,
+    /// Only these snapshots' trees, and with `read_data` only the packs
+    /// that hold their blobs (`None`: every snapshot and pack). Snapshot
+    /// files that cannot be read are reported either way.
+    pub snapshots: Option<Vec<SnapshotId>>,
 }
 
 super::setters!(CheckOptions {
     read_data: Option<Subset>,
     max_bytes: Option<u64>,
+    snapshots: Option<Vec<SnapshotId>>,
 });
+
+/// Trees seen so far and, for a check of chosen snapshots, the packs
+/// their blobs are in.
+#[derive(Default)]
+struct TreeWalk {
+    seen: HashSet<BlobId>,
+    packs: Option<HashSet<PackId>>,
+}
+
+impl TreeWalk {
+    fn used(&mut self, pack: PackId) {
+        if let Some(p) = &mut self.packs {
+            p.insert(pack);
+        }
+    }
+}
 
 /// The outcome of a check.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -206,6 +227,12 @@ impl Repository {
     /// ```
     pub fn check(&self, opts: CheckOptions) -> Result<CheckReport> {
         let read_data = opts.read_data;
+        if opts.snapshots.is_some() && matches!(read_data, Some(Subset::Rotate(_))) {
+            return Err(Error::invalid(
+                "a rotating check reads the whole repository in turns; it takes no snapshot \
+                 selection (use --read-data or --read-data-subset with one)",
+            ));
+        }
         self.reload_index()?;
         let mut r = CheckReport::default();
         for p in self.index_problems() {
@@ -221,9 +248,14 @@ impl Repository {
         self.check_sessions(&mut r)?;
         let mut bad: HashSet<BlobId> = HashSet::new();
         self.check_packs(&mut r, &mut bad)?;
-        let snaps = self.check_snapshots(&mut r, &mut bad)?;
+        let mut walk = TreeWalk {
+            packs: opts.snapshots.as_ref().map(|_| HashSet::new()),
+            ..Default::default()
+        };
+        let snaps = self.check_snapshots(opts.snapshots.as_deref(), &mut r, &mut bad, &mut walk)?;
         if let Some(subset) = read_data {
-            self.read_packs(subset, opts.max_bytes, &mut r, &mut bad)?;
+            let only = walk.packs.as_ref();
+            self.read_packs(subset, opts.max_bytes, only, &mut r, &mut bad)?;
         }
         if !bad.is_empty() {
             r.affected = self.affected_paths(&snaps, &bad);
@@ -303,21 +335,24 @@ impl Repository {
 
     fn check_snapshots(
         &self,
+        only: Option<&[SnapshotId]>,
         r: &mut CheckReport,
         bad: &mut HashSet<BlobId>,
+        walk: &mut TreeWalk,
     ) -> Result<Vec<(SnapshotId, crate::snapshot::Snapshot)>> {
         let mut out = Vec::new();
         for (name, _) in self.backend().list(FileKind::Snapshot)? {
             let id = SnapshotId::from_hex(&name)?;
+            let chosen = only.is_none_or(|o| o.contains(&id));
             match self.load_snapshot(&id) {
+                Ok(_) if !chosen => {}
                 Ok(s) => out.push((id, s)),
                 Err(e) => r.problem("snapshot", format!("snapshot {name}"), e.to_string()),
             }
         }
         r.snapshots = out.len() as u64;
-        let mut seen_trees = HashSet::new();
         for (_, s) in &out {
-            self.check_tree(&s.tree, r, bad, &mut seen_trees);
+            self.check_tree(&s.tree, r, bad, walk);
         }
         Ok(out)
     }
@@ -327,10 +362,13 @@ impl Repository {
         id: &BlobId,
         r: &mut CheckReport,
         bad: &mut HashSet<BlobId>,
-        seen: &mut HashSet<BlobId>,
+        walk: &mut TreeWalk,
     ) {
-        if !seen.insert(*id) {
+        if !walk.seen.insert(*id) {
             return;
+        }
+        if let Some(l) = self.index().get(id) {
+            walk.used(l.pack);
         }
         let tree = match self.load_tree(id) {
             Ok(t) => t,
@@ -367,8 +405,16 @@ impl Repository {
                             }
                         },
                     };
+                    if let Content::Indirect(lists) = content {
+                        lists
+                            .iter()
+                            .filter_map(|l| index.get(l))
+                            .for_each(|l| walk.used(l.pack));
+                    }
                     for c in ids {
-                        if index.get(&c).is_none() && bad.insert(c) {
+                        if let Some(l) = index.get(&c) {
+                            walk.used(l.pack);
+                        } else if bad.insert(c) {
                             r.problem(
                                 "missing-blob",
                                 format!("blob {c}"),
@@ -382,7 +428,7 @@ impl Repository {
         }
         drop(index);
         for s in subtrees {
-            self.check_tree(&s, r, bad, seen);
+            self.check_tree(&s, r, bad, walk);
         }
     }
 
@@ -390,6 +436,7 @@ impl Repository {
         &self,
         subset: Subset,
         max_bytes: Option<u64>,
+        only: Option<&HashSet<PackId>>,
         r: &mut CheckReport,
         bad: &mut HashSet<BlobId>,
     ) -> Result<()> {
@@ -397,6 +444,7 @@ impl Repository {
             .index()
             .packs()
             .iter()
+            .filter(|(p, _, _)| only.is_none_or(|o| o.contains(p)))
             .map(|(p, _, s)| (*p, *s))
             .collect();
         let sizes: HashMap<PackId, u64> = packs.iter().copied().collect();

@@ -37,6 +37,8 @@ pub mod refs;
 pub mod repair;
 pub mod restore;
 pub mod retention;
+pub mod rewrite;
+pub mod snapshot_stats;
 pub mod stats;
 pub mod tag;
 pub mod walk;

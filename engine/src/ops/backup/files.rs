@@ -82,6 +82,8 @@ pub(crate) struct Walker<'a> {
     pub warnings: Mutex<Vec<String>>,
     /// Files that changed while they were read (stored as read).
     pub changed: Mutex<Vec<String>>,
+    /// New, changed and unmodified files and directories.
+    pub changes: Mutex<super::Changes>,
     pub progress: Option<&'a crate::Progress>,
     names: Names,
     batch: RefCell<Option<OpenBatch>>,
@@ -104,6 +106,7 @@ pub(crate) fn file_worker(
                     return Err(Error::invalid("backup aborted"));
                 }
                 writer.check_cancel()?;
+                let _reading = progress.and_then(|p| p.file_started(path));
                 save_file(writer, chunker, path, &mut held, progress)
             })
             .collect();
@@ -129,8 +132,9 @@ const MAX_UNRESOLVED: usize = 1024;
 enum Slot {
     Done(Node),
     Pending(Vec<u8>, Meta, Ticket, PathBuf),
-    /// A directory whose entries are not all resolved yet.
-    Dir(Vec<u8>, Meta, Slots),
+    /// A directory whose entries are not all resolved yet, and the
+    /// parent snapshot's subtree of the same name.
+    Dir(Vec<u8>, Meta, Slots, Option<BlobId>),
 }
 
 impl Slot {
@@ -138,7 +142,7 @@ impl Slot {
         match self {
             Slot::Done(_) => 0,
             Slot::Pending(..) => 1,
-            Slot::Dir(_, _, slots) => slots.unresolved + 1,
+            Slot::Dir(_, _, slots, _) => slots.unresolved + 1,
         }
     }
 }
@@ -164,6 +168,7 @@ impl<'a> Walker<'a> {
             summary: Mutex::new(Summary::default()),
             warnings: Mutex::new(Vec::new()),
             changed: Mutex::new(Vec::new()),
+            changes: Mutex::new(super::Changes::default()),
             progress,
             names: Names::default(),
             batch: RefCell::new(None),
@@ -244,6 +249,10 @@ impl<'a> Walker<'a> {
         f(&mut self.summary.lock().unwrap_or_else(|p| p.into_inner()));
     }
 
+    fn count_change(&self, f: impl FnOnce(&mut super::Changes)) {
+        f(&mut self.changes.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
     /// Builds the node for one path. `None` when the entry is skipped
     /// (excluded or unreadable).
     pub fn node_for(
@@ -281,13 +290,14 @@ impl<'a> Walker<'a> {
             self.warn_text(w);
         }
         if ft.is_dir() {
-            let parent_tree = match parent.map(|n| &n.kind) {
-                Some(NodeKind::Dir { subtree }) => self.writer.repo().load_tree(subtree).ok(),
+            let parent_subtree = match parent.map(|n| &n.kind) {
+                Some(NodeKind::Dir { subtree }) => Some(*subtree),
                 _ => None,
             };
+            let parent_tree = parent_subtree.and_then(|t| self.writer.repo().load_tree(&t).ok());
             let slots = self.dir_slots(path, parent_tree.as_ref())?;
             self.count(|s| s.dirs += 1);
-            return Ok(Some(Slot::Dir(name, meta, slots)));
+            return Ok(Some(Slot::Dir(name, meta, slots, parent_subtree)));
         }
         let special = |kind| {
             Ok(Some(Slot::Done(Node {
@@ -331,6 +341,7 @@ impl<'a> Walker<'a> {
             return special(NodeKind::Socket);
         }
         if let Some((content, holes)) = self.unchanged(parent, &meta, m.len()) {
+            self.count_change(|c| c.files_unmodified += 1);
             self.count(|s| {
                 s.files += 1;
                 s.total_bytes += m.len();
@@ -348,6 +359,10 @@ impl<'a> Walker<'a> {
             return Ok(Some(Slot::Done(Node { name, kind, meta })));
         }
         let ticket = self.enqueue(path, m.len())?;
+        match parent {
+            Some(_) => self.count_change(|c| c.files_changed += 1),
+            None => self.count_change(|c| c.files_new += 1),
+        }
         Ok(Some(Slot::Pending(name, meta, ticket, path.to_path_buf())))
     }
 
@@ -520,9 +535,14 @@ impl<'a> Walker<'a> {
         match slot {
             Slot::Done(n) => Ok(Some(n)),
             Slot::Pending(name, meta, ticket, path) => self.resolve(name, meta, ticket, &path),
-            Slot::Dir(name, meta, slots) => {
+            Slot::Dir(name, meta, slots, parent) => {
                 let tree = self.resolve_slots(slots)?;
                 let subtree = save_tree(self.writer, &tree)?;
+                self.count_change(|c| match parent {
+                    None => c.dirs_new += 1,
+                    Some(p) if p == subtree => c.dirs_unmodified += 1,
+                    Some(_) => c.dirs_changed += 1,
+                });
                 Ok(Some(Node {
                     name,
                     kind: NodeKind::Dir { subtree },

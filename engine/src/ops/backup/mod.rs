@@ -113,6 +113,30 @@ pub struct BackupReport {
     /// their node ([`crate::tree::FLAG_CHANGED`]), and counted in the
     /// snapshot's `info` under [`INFO_CHANGED`].
     pub changed: Vec<String>,
+    /// New, changed and unmodified files and directories, against the
+    /// parent snapshot (not stored; the snapshot's summary has totals).
+    pub changes: Changes,
+}
+
+/// How the backed-up files and directories compare with the parent
+/// snapshot: not there (new), there but read again (changed), or reused
+/// as they were (unmodified). A directory is unmodified when its tree is
+/// the parent's. Streams and special files are not counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Changes {
+    /// Files the parent snapshot does not have.
+    pub files_new: u64,
+    /// Files the parent has, read again (their size, times or inode differ).
+    pub files_changed: u64,
+    /// Files reused from the parent without reading them.
+    pub files_unmodified: u64,
+    /// Directories the parent does not have.
+    pub dirs_new: u64,
+    /// Directories whose tree differs from the parent's.
+    pub dirs_changed: u64,
+    /// Directories with the parent's tree.
+    pub dirs_unmodified: u64,
 }
 
 /// Snapshot `info` key: how many files changed while they were read.
@@ -209,7 +233,7 @@ impl Repository {
             (Err(_), Err(e)) => return Err(e),
             (_, s) => s,
         };
-        let (tree, mut summary, warnings, changed, stream_names) = match walked {
+        let (tree, mut summary, warnings, changed, stream_names, changes) = match walked {
             Err(Error::Interrupted(why)) => {
                 let w = stats?;
                 let (blobs, bytes) = (w.blobs, w.bytes);
@@ -263,6 +287,7 @@ impl Repository {
             snapshot,
             warnings,
             changed,
+            changes,
         })
     }
 
@@ -308,7 +333,7 @@ impl Repository {
             self.keys().chunker_seed(),
         )?;
         let (jobs_tx, jobs_rx) = crossbeam_channel::bounded(threads * 4);
-        let (walked, summary, warnings, changed) = std::thread::scope(|scope| {
+        let (walked, summary, warnings, changed, changes) = std::thread::scope(|scope| {
             for _ in 0..threads {
                 let (rx, ch) = (jobs_rx.clone(), &files_chunker);
                 scope.spawn(move || files::file_worker(writer, ch, &rx, progress));
@@ -323,9 +348,10 @@ impl Repository {
                 summary,
                 warnings,
                 changed,
+                changes,
                 ..
             } = walker;
-            (r, summary, warnings, changed)
+            (r, summary, warnings, changed, changes)
         });
         walked?;
         let mut summary = summary.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -350,6 +376,7 @@ impl Repository {
             warnings.into_inner().unwrap_or_else(|p| p.into_inner()),
             changed.into_inner().unwrap_or_else(|p| p.into_inner()),
             names,
+            changes.into_inner().unwrap_or_else(|p| p.into_inner()),
         ))
     }
 
@@ -429,14 +456,15 @@ fn same_paths(recorded: &[String], paths: &[String]) -> bool {
     a == b
 }
 
-/// Root tree, counters, warnings, changed files and stream names produced
-/// by writing the root.
+/// Root tree, counters, warnings, changed files, stream names and change
+/// counts produced by writing the root.
 type Written = (
     crate::id::BlobId,
     Summary,
     Vec<String>,
     Vec<String>,
     Vec<String>,
+    Changes,
 );
 
 /// Normalises source paths, checks they exist, and drops paths nested

@@ -8,6 +8,7 @@
 
 mod apply;
 mod dump;
+mod select;
 pub use dump::DumpReport;
 mod tar;
 pub use tar::TarReport;
@@ -76,9 +77,14 @@ pub enum Owners {
 pub struct RestoreOptions {
     /// Directory to restore into (created if missing).
     pub target: PathBuf,
-    /// Only these snapshot paths (and what is below them); empty = all. A
-    /// path that matches nothing is an error.
+    /// Only these snapshot paths (and what is below them), or entries
+    /// matching these patterns (with `*`, `?` or `[`; as for backup's
+    /// excludes) and what is below them; empty = all. An include that
+    /// matches nothing is an error.
     pub include: Vec<String>,
+    /// Leave out entries matching these patterns (as for backup's
+    /// excludes), and what is below them.
+    pub exclude: Vec<String>,
     /// What to do with entries that already exist.
     pub overwrite: Overwrite,
     /// Remove entries of restored directories that the snapshot does not
@@ -95,6 +101,7 @@ pub struct RestoreOptions {
 crate::ops::setters!(RestoreOptions {
     target: PathBuf,
     include: Vec<String>,
+    exclude: Vec<String>,
     overwrite: Overwrite,
     delete: bool,
     verify: bool,
@@ -166,34 +173,11 @@ struct Restorer<'a> {
     /// Restored files and their chunks, for `verify`.
     written: Vec<(PathBuf, BlobList)>,
     matched: bool,
+    select: select::Selection,
 }
 
 /// A file's chunk ids, kept for verification.
 type BlobList = Arc<Vec<BlobId>>;
-
-fn include_state(path: &str, include: &[String]) -> (bool, bool) {
-    // (restore this node, descend into it)
-    if include.is_empty() {
-        return (true, true);
-    }
-    let mut this = false;
-    let mut descend = false;
-    for inc in include {
-        let inc = inc.trim_end_matches('/');
-        let inc = if inc.starts_with('/') {
-            inc.to_string()
-        } else {
-            format!("/{inc}")
-        };
-        if path == inc || path.starts_with(&format!("{inc}/")) {
-            this = true;
-            descend = true;
-        } else if inc.starts_with(&format!("{path}/")) {
-            descend = true;
-        }
-    }
-    (this, descend)
-}
 
 impl Repository {
     /// Restores a snapshot (or the included part of it) under `opts.target`.
@@ -234,8 +218,10 @@ impl Repository {
             links: HashMap::new(),
             written: Vec::new(),
             matched: opts.include.is_empty(),
+            select: select::Selection::new(&opts.include, &opts.exclude)?,
         };
-        r.dir(&root, Path::new(""), "", true)?;
+        let all = r.select.includes_all();
+        r.dir(&root, Path::new(""), "", all)?;
         if !r.matched {
             return Err(Error::NotFound {
                 kind: "path".into(),
@@ -293,8 +279,8 @@ impl Restorer<'_> {
     }
 
     /// Restores the entries of one directory level (already created) at
-    /// `rel`. `whole`: this directory is included as a whole (for
-    /// `delete`).
+    /// `rel`. `whole`: this directory is included as a whole (so are its
+    /// entries, and `delete` applies to it).
     fn dir(&mut self, tree: &Tree, rel: &Path, prefix: &str, whole: bool) -> Result<()> {
         if let Err(e) = tree.check_names() {
             // A damaged or hostile tree: none of its names is used.
@@ -307,7 +293,7 @@ impl Restorer<'_> {
         for node in &tree.nodes {
             let name = std::ffi::OsStr::from_bytes(&node.name);
             let snap_path = format!("{prefix}/{}", node.name_lossy());
-            let (this, descend) = include_state(&snap_path, &self.opts.include);
+            let (this, descend) = self.select.state(self.repo, &snap_path, node, whole)?;
             if !this && !descend {
                 continue;
             }
