@@ -16,6 +16,7 @@ pub struct Cli {
 
 /// Options every command takes.
 #[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Repository location (a directory). Default: $CAIRN_REPOSITORY, else
     /// the default local repository in the user's data directory.
@@ -79,12 +80,41 @@ pub struct Global {
     /// When to notify: on failure (default) or always.
     #[arg(long, global = true, default_value = "failure", value_parser = ["failure", "always"])]
     pub notify_on: String,
+    /// Limit uploads to this many KiB/s, over all threads (as restic's).
+    #[arg(long, global = true, value_name = "KIB/S", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit_upload: Option<u64>,
+    /// Limit downloads to this many KiB/s, over all threads.
+    #[arg(long, global = true, value_name = "KIB/S", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit_download: Option<u64>,
+    /// Set by `backup --dry-run`: writes stay in memory.
+    #[arg(skip)]
+    pub dry_run: bool,
+}
+
+/// Parses the command line, with the environment, exit codes and each
+/// command's examples added to the help (`cairn help COMMAND`).
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let cmd = Cli::command()
+        .after_help(crate::help::MAIN)
+        .mut_subcommands(|c| match crate::help::examples(c.get_name()) {
+            Some(text) => c.after_help(text),
+            None => c,
+        });
+    let matches = cmd.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 impl Global {
     /// How to open the repository's storage, from the flags.
     pub fn backend_options(&self, create: bool) -> cairn::BackendOptions {
-        let opts = cairn::BackendOptions::default().create(create);
+        let opts = cairn::BackendOptions::default()
+            .create(create)
+            .limits(
+                self.limit_upload.map(|k| k * 1024),
+                self.limit_download.map(|k| k * 1024),
+            )
+            .dry_run(self.dry_run);
         #[cfg(feature = "s3")]
         let opts = opts.s3(self.s3());
         opts
@@ -125,12 +155,21 @@ pub enum Command {
     Find(FindArgs),
     /// Show what changed between two snapshots.
     Diff(DiffArgs),
-    /// Repository sizes, deduplication and index memory.
-    Stats,
+    /// Repository sizes, deduplication and index memory; with snapshots
+    /// or selection flags, their restore size, distinct contents or raw
+    /// data (--mode).
+    Stats(StatsArgs),
     /// Restore a snapshot into a directory.
     Restore(RestoreArgs),
+    /// Remove paths from existing snapshots (each is stored again without
+    /// them; --forget deletes the old one; prune then frees the data).
+    Rewrite(RewriteArgs),
     /// Write one file or stream of a snapshot to stdout.
     Dump(DumpArgs),
+    /// A read-only FUSE view of the snapshots by id, time, host and tag,
+    /// until Ctrl-C or `umount DIR`.
+    #[cfg(feature = "mount")]
+    Mount(MountArgs),
     /// Show a decrypted repository object (debugging).
     Cat(CatArgs),
     /// Remove snapshots by a retention policy (data is freed by prune).
@@ -513,6 +552,12 @@ pub struct CheckArgs {
     /// one pack), with any of the read options.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_bytes: Option<u64>,
+    #[command(flatten)]
+    pub filter: SnapshotFilterArgs,
+    /// Only these snapshots (ids, prefixes or latest) and, with the read
+    /// options, only the packs holding their data; default: all, or every
+    /// snapshot the selection flags pick.
+    pub snapshots: Vec<String>,
 }
 
 /// `123`, `500K`, `500M`, `20G`, `1T` (powers of 1024).
@@ -869,6 +914,10 @@ pub struct BackupArgs {
     /// Worker threads (default: one per CPU).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Read and chunk everything, report what would be stored, and store
+    /// nothing (no data, index or snapshot).
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
     /// The command for --stdin-from-command.
     #[arg(last = true)]
     pub command: Vec<String>,
@@ -918,6 +967,58 @@ pub struct LsArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// What to count: repository (packs, dedup, index; the default without
+    /// snapshots), restore-size (files and bytes a restore writes; the
+    /// default with snapshots), files-by-contents (distinct contents) or
+    /// raw-data (the stored blobs the snapshots need).
+    #[arg(long, value_parser = ["repository", "restore-size", "files-by-contents", "raw-data"])]
+    pub mode: Option<String>,
+    /// One line per snapshot instead of one total.
+    #[arg(long)]
+    pub per_snapshot: bool,
+    #[command(flatten)]
+    pub filter: SnapshotFilterArgs,
+    /// Snapshots (ids, prefixes or latest); none with selection flags:
+    /// every selected snapshot.
+    pub snapshots: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RewriteArgs {
+    /// Remove entries matching this pattern, and what is below them (as
+    /// for backup's --exclude; repeatable).
+    #[arg(short, long)]
+    pub exclude: Vec<String>,
+    /// Read patterns from a file, one per line (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub exclude_file: Vec<std::path::PathBuf>,
+    /// Delete each old snapshot once its rewritten copy is stored.
+    #[arg(long)]
+    pub forget: bool,
+    /// Only show what would be removed.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub filter: SnapshotFilterArgs,
+    /// Snapshots (ids, prefixes or latest); none: every selected snapshot.
+    pub snapshots: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct MountArgs {
+    #[command(flatten)]
+    pub filter: SnapshotFilterArgs,
+    /// Let other users see the mount (their access is still checked
+    /// against each file's recorded owner and mode; needs user_allow_other
+    /// in /etc/fuse.conf unless run as root).
+    #[arg(long)]
+    pub allow_other: bool,
+    /// An existing directory to mount on.
+    pub mountpoint: PathBuf,
+}
+
+#[derive(Args, Debug)]
 pub struct DiffArgs {
     /// First snapshot.
     pub a: String,
@@ -939,10 +1040,16 @@ pub struct RestoreArgs {
     /// Directory to restore into.
     #[arg(short, long, required = true)]
     pub target: Option<PathBuf>,
-    /// Only restore these snapshot paths and what is below them
-    /// (repeatable); a path that matches nothing is an error.
+    /// Only restore this snapshot path and what is below it, or with `*`,
+    /// `?` or `[` the entries matching this pattern (as for backup's
+    /// --exclude) and what is below them (repeatable); an include that
+    /// matches nothing is an error.
     #[arg(short, long)]
     pub include: Vec<String>,
+    /// Leave out entries matching this pattern (as for backup's
+    /// --exclude) and what is below them (repeatable).
+    #[arg(short, long)]
+    pub exclude: Vec<String>,
     /// What to do with entries that already exist in the target: always
     /// (replace them), if-changed (keep files whose size and mtime match),
     /// if-newer (replace files older than the snapshot's), never.

@@ -190,12 +190,30 @@ pub fn open_for_plan(g: &Global, plan: &cairn_plan::Plan, create: bool) -> Resul
 
 /// Opens the configured repository; for the default repository, creates it
 /// (with a new key file and a clear warning) when it does not exist yet.
+///
+/// A secret in the environment (an exported CAIRN_PASSWORD_FILE, say) does
+/// not stop that: the new repository gets the key file and, as a second
+/// key slot, that secret, so later runs open it with or without it.
 pub fn open_or_create_default(g: &Global) -> Result<Repository> {
     let (_, is_default) = location(g)?;
-    if is_default && secret_from_env("CAIRN_", false)?.is_none() {
+    if is_default {
         let d = default_repo()?;
         if !d.repo.join("config").exists() {
-            return create_default(&d);
+            let repo = create_default(&d)?;
+            if let Some(secret) = secret_from_env("CAIRN_", false)? {
+                let var = [
+                    "CAIRN_PASSWORD_FILE",
+                    "CAIRN_PASSWORD_COMMAND",
+                    "CAIRN_KEY_FILE",
+                ]
+                .into_iter()
+                .find(|v| env_set(v).is_some())
+                .unwrap_or("the environment");
+                let label = format!("from {var} at creation");
+                repo.add_key(&secret, cairn::KeyOptions::default().label(label))?;
+                crate::err!("cairn: the secret of {var} opens it too (a second key slot)");
+            }
+            return Ok(repo);
         }
     }
     open(g)

@@ -5,13 +5,13 @@ mod cmd;
 mod components;
 mod context;
 mod exit;
+mod help;
 mod notify;
 mod output;
 mod progress;
 mod select;
 mod signals;
 
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -21,13 +21,13 @@ fn main() -> ExitCode {
             eprintln!("cairn: internal error (a bug, please report it): {info}");
         }));
     }
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     secret_flags(&cli.global);
     init_logging(cli.global.verbose);
     match cmd::run(&cli) {
         Ok(code) => code,
         Err(e) => {
-            let line = exit::one_line(&e);
+            let line = naming_the_repository(&cli, &e, exit::one_line(&e));
             crate::err!("cairn: error: {line}");
             if cli.global.json {
                 output::json(&serde_json::json!({
@@ -45,6 +45,21 @@ fn main() -> ExitCode {
     }
 }
 
+/// An engine error about the repository names it, unless the message
+/// already does. Plan commands (their repository comes from the plan) and
+/// `copy` (two repositories) say which one themselves.
+fn naming_the_repository(cli: &cli::Cli, e: &anyhow::Error, line: String) -> String {
+    if matches!(cli.command, cli::Command::Plan(_) | cli::Command::Copy(_))
+        || e.downcast_ref::<cairn::Error>().is_none()
+    {
+        return line;
+    }
+    match context::location(&cli.global) {
+        Ok((loc, _)) if !line.contains(&loc) => format!("{line} (repository {loc})"),
+        _ => line,
+    }
+}
+
 fn init_logging(verbose: u8) {
     let level = match verbose {
         0 => tracing::Level::WARN,
@@ -54,6 +69,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
+        .with_ansi(output::colours(&std::io::stderr()))
         .with_target(false)
         .init();
 }

@@ -66,6 +66,7 @@ pub fn snapshot_summary(res: &cairn::BackupReport) {
     v["message_type"] = "summary".into();
     v["snapshot_id"] = res.id.to_hex().into();
     v["warnings"] = res.warnings.clone().into();
+    v["changes"] = serde_json::to_value(res.changes).unwrap_or_default();
     json(&v);
 }
 
@@ -110,11 +111,36 @@ fn escape(s: &str, keep: impl Fn(char) -> bool) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// Writes one line to stderr, control characters escaped.
+/// Writes one line to stderr, control characters escaped; on a terminal
+/// (and without NO_COLOR) errors are red and warnings yellow.
 pub fn err_line(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
     let text = args.to_string();
-    let _ = writeln!(std::io::stderr().lock(), "{}", sanitize(&text));
+    let line = sanitize(&text);
+    let line = if colours(&std::io::stderr()) {
+        paint(&line)
+    } else {
+        line
+    };
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Colours only on a terminal, and never with NO_COLOR set (to anything
+/// but the empty string, as no-color.org says).
+pub fn colours(stream: &impl std::io::IsTerminal) -> bool {
+    stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// The `error:` or `warning:` of a message line in colour.
+fn paint(line: &str) -> std::borrow::Cow<'_, str> {
+    for (word, code) in [("error:", "31"), ("warning:", "33")] {
+        if let Some(at) = line.find(word).filter(|&i| i <= "cairn: ".len()) {
+            let (head, rest) = line.split_at(at);
+            let tail = &rest[word.len()..];
+            return format!("{head}\x1b[1;{code}m{word}\x1b[0m{tail}").into();
+        }
+    }
+    line.into()
 }
 
 /// `eprintln!` with control characters escaped.
@@ -150,6 +176,11 @@ mod tests {
         assert_eq!(super::sanitize("a\u{1b}[2Jb"), "a\\x1b[2Jb");
         assert_eq!(super::sanitize("x\ry\u{9b}"), "x\\x0dy\\u{9b}");
         assert_eq!(super::sanitize("two\nlines\tok"), "two\nlines\tok");
+        assert_eq!(
+            super::paint("cairn: error: x"),
+            "cairn: \x1b[1;31merror:\x1b[0m x"
+        );
+        assert_eq!(super::paint("cairn: note error: x"), "cairn: note error: x");
         assert_eq!(super::name("fake\nline"), "fake\\x0aline");
     }
 }

@@ -36,6 +36,9 @@ impl Reporter {
             Mode::Off
         };
         let counters = Arc::new(Progress::default());
+        if mode == Mode::Bar {
+            counters.track_in_flight();
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let thread = (mode != Mode::Off).then(|| {
             let (c, s) = (counters.clone(), stop.clone());
@@ -62,7 +65,7 @@ fn render(what: &str, mode: Mode, c: &Progress, stop: &AtomicBool) {
     let bar = ProgressBar::new(0);
     if mode == Mode::Bar {
         let style = ProgressStyle::with_template(
-            "{prefix} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
+            "{prefix} [{elapsed_precise}] {percent:>3}% {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}\n{msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
@@ -79,12 +82,10 @@ fn render(what: &str, mode: Mode, c: &Progress, stop: &AtomicBool) {
         );
         match mode {
             Mode::Bar => {
-                bar.set_length(total.max(bytes));
+                // Never 0: an empty length draws as 100% done.
+                bar.set_length(total.max(bytes).max(1));
                 bar.set_position(bytes);
-                bar.set_message(format!(
-                    "{files} files, {} new",
-                    crate::output::bytes(Progress::get(&c.bytes_added))
-                ));
+                bar.set_message(bar_message(c));
             }
             Mode::Json if tick.is_multiple_of(10) => {
                 let pct = if total > 0 {
@@ -105,8 +106,31 @@ fn render(what: &str, mode: Mode, c: &Progress, stop: &AtomicBool) {
     bar.finish_and_clear();
 }
 
-/// Counts the bytes and files under `paths` in the background so the bar
-/// can show an ETA. Approximate: it ignores excludes it cannot see.
+/// The lines under the bar: files done of the total (marked while the
+/// scan still counts), errors, bytes added, and the files being read.
+fn bar_message(c: &Progress) -> String {
+    let total = Progress::get(&c.total_files);
+    let scanning = if c.totals_final.load(Ordering::Relaxed) {
+        ""
+    } else {
+        " (counting)"
+    };
+    let mut msg = format!(
+        "{} of {total}{scanning} files, {} errors, {} new",
+        Progress::get(&c.files),
+        Progress::get(&c.errors),
+        crate::output::bytes(Progress::get(&c.bytes_added))
+    );
+    for f in c.in_flight(4) {
+        msg.push_str("\n  ");
+        msg.push_str(&crate::output::sanitize(&f));
+    }
+    msg
+}
+
+/// Counts the bytes and files under `paths` in the background with the
+/// backup's own exclusion rules, so the bar can show a percentage and an
+/// ETA; `totals_final` is set when the count is complete.
 pub fn scan_totals(paths: Vec<std::path::PathBuf>, excludes: cairn::Excludes, c: Arc<Progress>) {
     std::thread::spawn(move || {
         let mut stack = paths;
@@ -126,5 +150,6 @@ pub fn scan_totals(paths: Vec<std::path::PathBuf>, excludes: cairn::Excludes, c:
                 Progress::add(&c.total_files, 1);
             }
         }
+        c.totals_final.store(true, Ordering::Relaxed);
     });
 }

@@ -29,3 +29,32 @@ pub fn tags(values: &[String]) -> Vec<String> {
         .filter(|t| !t.is_empty())
         .collect()
 }
+
+/// The snapshots a command works on: the given ids (or `latest`, counted
+/// among the selected), else every snapshot the selection flags pick.
+/// An empty result is an error: a command that would silently do nothing
+/// on a typo'd tag is worse than one that says so.
+pub fn chosen(
+    repo: &cairn::Repository,
+    specs: &[String],
+    a: &SnapshotFilterArgs,
+) -> Result<Vec<cairn::SnapshotId>> {
+    let filter = filter(a)?;
+    let ids: Vec<cairn::SnapshotId> = if specs.is_empty() {
+        let (snaps, _) = repo.readable_snapshots()?;
+        snaps
+            .into_iter()
+            .filter(|(_, s)| filter.matches(s))
+            .map(|(id, _)| id)
+            .collect()
+    } else {
+        specs
+            .iter()
+            .map(|s| repo.resolve_snapshot_in(s, &filter))
+            .collect::<cairn::Result<_>>()?
+    };
+    if ids.is_empty() {
+        anyhow::bail!("no snapshot is selected");
+    }
+    Ok(ids)
+}

@@ -21,7 +21,17 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
     }
     let excludes = excludes(a)?;
     let time_ns = a.time.as_deref().map(parse_time).transpose()?;
-    let repo = context::open_or_create_default(g)?;
+    let dry = Global {
+        dry_run: a.dry_run,
+        ..g.clone()
+    };
+    let g = &dry;
+    // A dry run creates nothing, not even the default repository.
+    let repo = if a.dry_run {
+        context::open(g)?
+    } else {
+        context::open_or_create_default(g)?
+    };
     let parent = match a.parent.as_deref() {
         None => ParentChoice::Auto,
         Some("none") => ParentChoice::None,
@@ -61,9 +71,13 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
         crate::err!("cairn: warning: {c} changed while it was read; stored as read");
     }
     let s = &res.snapshot.summary;
+    if a.dry_run {
+        return dry_run_report(g, &res);
+    }
     if g.json {
         output::snapshot_summary(&res);
     } else if !g.quiet {
+        changes(&res.changes);
         crate::out!(
             "snapshot {} saved: {} files, {} dirs, {} streams; {}",
             res.id.short(),
@@ -120,6 +134,50 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
         );
         Ok(ExitCode::from(exit::PARTIAL))
     }
+}
+
+/// restic's summary of what changed since the parent snapshot.
+fn changes(c: &cairn::Changes) {
+    crate::out!(
+        "Files: {:>8} new, {:>8} changed, {:>8} unmodified",
+        c.files_new,
+        c.files_changed,
+        c.files_unmodified
+    );
+    crate::out!(
+        "Dirs:  {:>8} new, {:>8} changed, {:>8} unmodified",
+        c.dirs_new,
+        c.dirs_changed,
+        c.dirs_unmodified
+    );
+}
+
+/// What a dry run would have stored; nothing was.
+fn dry_run_report(g: &Global, res: &cairn::BackupReport) -> Result<ExitCode> {
+    let s = &res.snapshot.summary;
+    if g.json {
+        output::json(&serde_json::json!({
+            "message_type": "summary", "dry_run": true,
+            "summary": output::summary_json(s), "warnings": res.warnings,
+            "changes": res.changes,
+        }));
+    } else if !g.quiet {
+        changes(&res.changes);
+        crate::out!(
+            "dry run, nothing stored: {} files, {} dirs, {} streams ({} unchanged files); would store {} new blobs: {}",
+            s.files,
+            s.dirs,
+            s.streams,
+            s.unchanged_files,
+            s.blobs_added,
+            output::transfer(s)
+        );
+    }
+    Ok(ExitCode::from(if res.complete() {
+        exit::OK
+    } else {
+        exit::PARTIAL
+    }))
 }
 
 fn streams(a: &BackupArgs) -> Result<Vec<StreamSource>> {

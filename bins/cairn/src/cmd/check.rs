@@ -15,10 +15,17 @@ pub fn run(g: &Global, a: &CheckArgs) -> Result<ExitCode> {
         (None, None, false) => None,
     };
     let repo = context::open(g)?;
+    let selected = !a.snapshots.is_empty() || !crate::select::filter(&a.filter)?.is_empty();
+    let only = if selected {
+        Some(crate::select::chosen(&repo, &a.snapshots, &a.filter)?)
+    } else {
+        None
+    };
     let r = repo.check(
         cairn::CheckOptions::default()
             .read_data(subset)
-            .max_bytes(a.max_bytes),
+            .max_bytes(a.max_bytes)
+            .snapshots(only),
     )?;
     if g.json {
         let mut v = serde_json::to_value(&r)?;

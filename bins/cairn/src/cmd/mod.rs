@@ -14,11 +14,14 @@ mod fresh;
 mod init;
 mod key;
 mod ls;
+#[cfg(feature = "mount")]
+mod mount;
 mod plan;
 mod postgres;
 mod prune;
 mod repair;
 mod restore;
+mod rewrite;
 #[cfg(feature = "s3")]
 mod s3;
 mod snapshots;
@@ -42,9 +45,12 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Tag(a) => tag::run(g, a),
         Command::Find(a) => find::run(g, a),
         Command::Diff(a) => diff::run(g, a),
-        Command::Stats => stats::run(g),
+        Command::Stats(a) => stats::run(g, a),
         Command::Restore(a) => restore::run(g, a),
+        Command::Rewrite(a) => rewrite::run(g, a),
         Command::Dump(a) => dump::run(g, a),
+        #[cfg(feature = "mount")]
+        Command::Mount(a) => mount::run(g, a),
         Command::Cat(a) => cat::run(g, a),
         Command::Verify(crate::cli::VerifyCommand::Postgres(a)) => postgres::verify(g, a),
         Command::Verify(crate::cli::VerifyCommand::Fresh(a)) => fresh::run(g, a),

@@ -27,7 +27,7 @@ pub fn run(g: &Global, a: &RestoreArgs) -> Result<ExitCode> {
     let id = repo.resolve_snapshot_in(snapshot, &crate::select::filter(&a.filter)?)?;
     let snap = repo.load_snapshot(&id)?;
     let reporter = progress::Reporter::start("restore", g.json, g.quiet);
-    if a.include.is_empty() {
+    if a.include.is_empty() && a.exclude.is_empty() {
         cairn::Progress::add(&reporter.counters.total_bytes, snap.summary.total_bytes);
     }
     let started = std::time::Instant::now();
@@ -36,6 +36,7 @@ pub fn run(g: &Global, a: &RestoreArgs) -> Result<ExitCode> {
         RestoreOptions::default()
             .target(target.clone())
             .include(a.include.clone())
+            .exclude(a.exclude.clone())
             .overwrite(overwrite)
             .delete(a.delete)
             .verify(a.verify)

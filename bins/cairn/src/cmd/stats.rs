@@ -1,12 +1,91 @@
 //! `cairn stats`.
 
-use crate::cli::Global;
+use crate::cli::{Global, StatsArgs};
 use crate::{context, output};
-use anyhow::Result;
+use anyhow::{bail, Result};
+use cairn::{Repository, SnapshotStats};
 use std::process::ExitCode;
 
-pub fn run(g: &Global) -> Result<ExitCode> {
+pub fn run(g: &Global, a: &StatsArgs) -> Result<ExitCode> {
     let repo = context::open(g)?;
+    let selected = !a.snapshots.is_empty() || !crate::select::filter(&a.filter)?.is_empty();
+    let mode = match (a.mode.as_deref(), selected) {
+        (Some(m), _) => m,
+        (None, true) => "restore-size",
+        (None, false) => "repository",
+    };
+    if mode == "repository" {
+        if selected || a.per_snapshot {
+            bail!("--mode repository counts the whole repository: give no snapshots, selection flags or --per-snapshot");
+        }
+        return repository(g, &repo);
+    }
+    let ids = crate::select::chosen(&repo, &a.snapshots, &a.filter)?;
+    let rows: Vec<(String, SnapshotStats)> = if a.per_snapshot {
+        ids.iter()
+            .map(|id| Ok((id.short(), repo.snapshot_stats(std::slice::from_ref(id))?)))
+            .collect::<Result<_>>()?
+    } else {
+        vec![("total".to_string(), repo.snapshot_stats(&ids)?)]
+    };
+    if g.json {
+        for (name, s) in &rows {
+            let mut v = serde_json::to_value(s)?;
+            v["message_type"] = "stats".into();
+            v["mode"] = mode.into();
+            v["snapshot"] = name.as_str().into();
+            output::json(&v);
+        }
+        return super::ok();
+    }
+    for (name, s) in &rows {
+        crate::out!("{}", selection_line(mode, name, s));
+    }
+    super::ok()
+}
+
+/// One line of `stats` over snapshots, in the chosen mode.
+fn selection_line(mode: &str, name: &str, s: &SnapshotStats) -> String {
+    let what = match mode {
+        "restore-size" => format!(
+            "{} in {} files, {} directories, {} other entries",
+            output::bytes(s.restore_bytes),
+            s.files,
+            s.dirs,
+            s.others
+        ),
+        "files-by-contents" => format!(
+            "{} in {} distinct file contents (of {} files)",
+            output::bytes(s.unique_file_bytes),
+            s.unique_files,
+            s.files
+        ),
+        _ => {
+            let ratio = if s.stored_bytes > 0 {
+                s.raw_bytes as f64 / s.stored_bytes as f64
+            } else {
+                0.0
+            };
+            let missing = if s.missing_blobs > 0 {
+                format!(
+                    " ({} blobs in no index: run `cairn check`)",
+                    s.missing_blobs
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "{} raw, {} stored in {} blobs ({ratio:.2}x){missing}",
+                output::bytes(s.raw_bytes),
+                output::bytes(s.stored_bytes),
+                s.blobs
+            )
+        }
+    };
+    format!("{name} ({} snapshots): {what}", s.snapshots)
+}
+
+fn repository(g: &Global, repo: &Repository) -> Result<ExitCode> {
     let s = repo.stats(cairn::StatsOptions::default())?;
     if g.json {
         output::json(&serde_json::to_value(&s)?);
