@@ -58,3 +58,24 @@ pub fn chosen(
     }
     Ok(ids)
 }
+
+/// `patterns` and the patterns of each file in `files` (one per line;
+/// blank lines and `#` comments skipped), as --exclude-file reads them.
+pub fn patterns_with_files(
+    patterns: &[String],
+    files: &[std::path::PathBuf],
+) -> Result<Vec<String>> {
+    use anyhow::Context;
+    let mut out = patterns.to_vec();
+    for f in files {
+        let text = std::fs::read_to_string(f)
+            .with_context(|| format!("reading exclude file {}", f.display()))?;
+        out.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(String::from),
+        );
+    }
+    Ok(out)
+}

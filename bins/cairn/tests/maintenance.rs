@@ -167,19 +167,6 @@ fn forget_prune_check_copy_repair() {
     assert_code(&o, 0);
 }
 
-fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).expect("dir").flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk_files(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 #[test]
 fn append_only_repository_refuses_forget_and_prune() {
     let env = Env::new();

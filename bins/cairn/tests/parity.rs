@@ -130,7 +130,7 @@ fn check_with_a_selection_reads_only_its_packs() {
 /// Flips a byte in the newest pack (written by the db backup, which ran
 /// second; the .bak chunk both share is in web's pack); returns its name.
 fn damage_newest_pack(repo: &Path) -> String {
-    let mut files = walk(&repo.join("data"));
+    let mut files = walk_files(&repo.join("data"));
     files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
     let newest = files.last().expect("a pack").clone();
     let mut bytes = std::fs::read(&newest).expect("read");
@@ -142,19 +142,6 @@ fn damage_newest_pack(repo: &Path) -> String {
         .expect("name")
         .to_string_lossy()
         .into_owned()
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]
@@ -228,7 +215,7 @@ fn an_exported_password_file_does_not_break_the_default_repositorys_first_run() 
 #[test]
 fn dry_run_backup_reports_and_stores_nothing() {
     let (env, repo, key) = two_hosts();
-    let before: Vec<_> = walk(&repo)
+    let before: Vec<_> = walk_files(&repo)
         .into_iter()
         .map(|p| (p.clone(), std::fs::metadata(&p).expect("m").len()))
         .collect();
@@ -246,7 +233,7 @@ fn dry_run_backup_reports_and_stores_nothing() {
     assert_eq!(v["summary"]["files"], 1);
     assert!(v["summary"]["bytes_added"].as_u64().expect("n") > 0, "{v}");
     assert_eq!(v["changes"]["files_new"], 1);
-    let after: Vec<_> = walk(&repo)
+    let after: Vec<_> = walk_files(&repo)
         .into_iter()
         .map(|p| (p.clone(), std::fs::metadata(&p).expect("m").len()))
         .collect();

@@ -209,17 +209,7 @@ fn streams(a: &BackupArgs) -> Result<Vec<StreamSource>> {
 }
 
 fn excludes(a: &BackupArgs) -> Result<Vec<String>> {
-    let mut out = a.exclude.clone();
-    for f in &a.exclude_file {
-        let text = std::fs::read_to_string(f)
-            .with_context(|| format!("reading exclude file {}", f.display()))?;
-        out.extend(
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(String::from),
-        );
-    }
+    let mut out = crate::select::patterns_with_files(&a.exclude, &a.exclude_file)?;
     if a.exclude_temp {
         out.extend(cairn::SEED_TEMP_EXCLUDES.iter().map(|s| s.to_string()));
     }

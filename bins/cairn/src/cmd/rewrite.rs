@@ -2,22 +2,12 @@
 
 use crate::cli::{Global, RewriteArgs};
 use crate::{context, output};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use cairn::RewriteOptions;
 use std::process::ExitCode;
 
 pub fn run(g: &Global, a: &RewriteArgs) -> Result<ExitCode> {
-    let mut exclude = a.exclude.clone();
-    for f in &a.exclude_file {
-        let text = std::fs::read_to_string(f)
-            .with_context(|| format!("reading exclude file {}", f.display()))?;
-        exclude.extend(
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(String::from),
-        );
-    }
+    let exclude = crate::select::patterns_with_files(&a.exclude, &a.exclude_file)?;
     if exclude.is_empty() {
         anyhow::bail!("rewrite needs --exclude or --exclude-file: the paths to remove");
     }

@@ -2,7 +2,7 @@
 
 use crate::cli::{Global, TagArgs};
 use crate::{context, output};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use cairn::TagChange;
 use std::process::ExitCode;
 
@@ -15,23 +15,7 @@ pub fn run(g: &Global, a: &TagArgs) -> Result<ExitCode> {
         split(&a.remove),
     );
     let repo = context::open(g)?;
-    let ids = if a.snapshots.is_empty() {
-        let filter = crate::select::filter(&a.filter)?;
-        let (snaps, _) = repo.readable_snapshots()?;
-        snaps
-            .into_iter()
-            .filter(|(_, s)| filter.matches(s))
-            .map(|(id, _)| id)
-            .collect()
-    } else {
-        a.snapshots
-            .iter()
-            .map(|s| repo.resolve_snapshot(s))
-            .collect::<cairn::Result<Vec<_>>>()?
-    };
-    if ids.is_empty() {
-        bail!("no snapshot is selected");
-    }
+    let ids = crate::select::chosen(&repo, &a.snapshots, &a.filter)?;
     let mut changed = Vec::new();
     for id in &ids {
         if let Some(new) = repo.retag(id, &change)? {

@@ -186,3 +186,17 @@ pub fn bytes_read_by(pid: u32) -> u64 {
 pub fn restored(target: &Path, source: &Path) -> PathBuf {
     target.join(source.strip_prefix("/").expect("absolute"))
 }
+
+/// Every file below `dir`, recursively.
+pub fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("dir").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk_files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
