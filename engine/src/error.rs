@@ -110,7 +110,7 @@ pub enum Error {
         detail: String,
     },
     /// The caller passed something invalid.
-    #[error("invalid input: {0}")]
+    #[error("{0}")]
     InvalidInput(String),
     /// Deletion refused: the repository or key slot is append-only.
     #[error("{0} refused: this repository (or the key used to open it) is append-only")]
