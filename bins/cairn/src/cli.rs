@@ -208,9 +208,6 @@ pub struct SnapshotsArgs {
     pub wal: bool,
     #[command(flatten)]
     pub filter: SnapshotFilterArgs,
-    /// Only the newest N snapshots of each (host, paths) group.
-    #[arg(long, value_name = "N")]
-    pub latest: Option<usize>,
 }
 
 /// restic's snapshot selection: which snapshots a command considers.
@@ -226,6 +223,10 @@ pub struct SnapshotFilterArgs {
     /// Only snapshots that hold this path (repeatable: all of them).
     #[arg(long = "path", value_name = "PATH", id = "filter_path")]
     pub paths: Vec<PathBuf>,
+    /// Only the newest N of the selected snapshots of each (host, paths)
+    /// group (commands that take one snapshot, and forget, refuse it).
+    #[arg(long = "latest", value_name = "N", id = "filter_latest")]
+    pub latest: Option<usize>,
 }
 
 #[derive(Subcommand, Debug)]

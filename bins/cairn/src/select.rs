@@ -30,6 +30,37 @@ pub fn tags(values: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// True when any selection flag is given.
+pub fn given(a: &SnapshotFilterArgs) -> Result<bool> {
+    Ok(!filter(a)?.is_empty() || a.latest.is_some())
+}
+
+/// The readable snapshots the flags select (oldest first), with
+/// `--latest N` keeping the newest N of each (host, paths) group.
+pub fn list(repo: &cairn::Repository, a: &SnapshotFilterArgs) -> Result<cairn::SnapshotList> {
+    let f = filter(a)?;
+    let (snaps, _) = repo.readable_snapshots()?;
+    let snaps = snaps.into_iter().filter(|(_, s)| f.matches(s)).collect();
+    Ok(match a.latest {
+        Some(n) => cairn::latest_per_group(snaps, n),
+        None => snaps,
+    })
+}
+
+/// Commands that take one snapshot (or, like forget, decide by policy)
+/// refuse `--latest N` rather than ignore it.
+pub fn no_latest(a: &SnapshotFilterArgs, what: &str) -> Result<()> {
+    match a.latest {
+        Some(_) if what == "forget" => {
+            anyhow::bail!("forget takes no --latest: keep the newest with --keep-last N")
+        }
+        Some(_) => anyhow::bail!(
+            "{what} takes one snapshot and no --latest: name it (latest, latest~N, an id)"
+        ),
+        None => Ok(()),
+    }
+}
+
 /// The snapshots a command works on: the given ids (or `latest`, counted
 /// among the selected), else every snapshot the selection flags pick.
 /// An empty result is an error: a command that would silently do nothing
@@ -41,12 +72,7 @@ pub fn chosen(
 ) -> Result<Vec<cairn::SnapshotId>> {
     let filter = filter(a)?;
     let ids: Vec<cairn::SnapshotId> = if specs.is_empty() {
-        let (snaps, _) = repo.readable_snapshots()?;
-        snaps
-            .into_iter()
-            .filter(|(_, s)| filter.matches(s))
-            .map(|(id, _)| id)
-            .collect()
+        list(repo, a)?.into_iter().map(|(id, _)| id).collect()
     } else {
         specs
             .iter()

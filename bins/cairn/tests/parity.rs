@@ -619,3 +619,55 @@ fn the_restic_table_names_real_commands_and_flags() {
     }
     assert!(rows >= 20, "only {rows} rows checked");
 }
+
+#[test]
+fn latest_n_narrows_every_selection_and_single_snapshot_commands_refuse_it() {
+    let (env, repo, key) = two_hosts();
+    // A second snapshot of web: the web group now has two.
+    let web = env.path("web");
+    std::fs::write(web.join("etc/new.conf"), b"n").expect("write");
+    let w = web.to_str().expect("utf8");
+    assert_code(
+        &env.run_with(&repo, &key, &["backup", w, "--host", "web"]),
+        0,
+    );
+    let count = |args: &[&str], field: &str| {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let o = env.run_with(&repo, &key, &all);
+        assert_code(&o, 0);
+        json(&o)[field].as_u64().expect("count")
+    };
+    assert_eq!(count(&["stats", "--host", "web"], "snapshots"), 2);
+    assert_eq!(
+        count(&["stats", "--host", "web", "--latest", "1"], "snapshots"),
+        1
+    );
+    assert_eq!(
+        count(&["stats", "--host", "web", "--latest", "1"], "files"),
+        5
+    );
+    assert_eq!(count(&["check", "--latest", "1"], "snapshots"), 2);
+    assert_eq!(count(&["check"], "snapshots"), 3);
+    assert_eq!(
+        count(&["tag", "--add", "newest", "--latest", "1"], "selected"),
+        2
+    );
+    let tagged = json(&env.run_with(&repo, &key, &["--json", "snapshots", "--tag", "newest"]));
+    assert_eq!(tagged.as_array().map(Vec::len), Some(2));
+    for (args, says) in [
+        (&["ls", "latest", "--latest", "1"][..], "no --latest"),
+        (
+            &["restore", "latest", "--target", "/tmp/x", "--latest", "1"][..],
+            "no --latest",
+        ),
+        (
+            &["forget", "--keep-last", "1", "--latest", "1"][..],
+            "--keep-last",
+        ),
+    ] {
+        let o = env.run_with(&repo, &key, args);
+        assert_code(&o, 1);
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+    }
+}

@@ -15,7 +15,7 @@ pub fn run(g: &Global, a: &CheckArgs) -> Result<ExitCode> {
         (None, None, false) => None,
     };
     let repo = context::open(g)?;
-    let selected = !a.snapshots.is_empty() || !crate::select::filter(&a.filter)?.is_empty();
+    let selected = !a.snapshots.is_empty() || crate::select::given(&a.filter)?;
     let only = if selected {
         Some(crate::select::chosen(&repo, &a.snapshots, &a.filter)?)
     } else {

@@ -9,11 +9,9 @@ pub fn run(g: &Global, a: &CopyArgs) -> Result<ExitCode> {
     let src = context::open(g)?;
     let dst = context::open_other(g, &a.to, "CAIRN_TO_")?;
     let filter = crate::select::filter(&a.filter)?;
-    let ids = if a.snapshots.is_empty() && !filter.is_empty() {
-        let (snaps, _) = src.readable_snapshots()?;
-        let ids: Vec<_> = snaps
+    let ids = if a.snapshots.is_empty() && crate::select::given(&a.filter)? {
+        let ids: Vec<_> = crate::select::list(&src, &a.filter)?
             .into_iter()
-            .filter(|(_, s)| filter.matches(s))
             .map(|(id, _)| id)
             .collect();
         // An empty list would mean "all": a selection that matches

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 pub fn run(g: &Global, a: &DumpArgs) -> Result<ExitCode> {
     let repo = context::open(g)?;
+    crate::select::no_latest(&a.filter, "dump")?;
     let id = repo.resolve_snapshot_in(&a.snapshot, &crate::select::filter(&a.filter)?)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());

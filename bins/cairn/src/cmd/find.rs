@@ -14,8 +14,7 @@ pub fn run(g: &Global, a: &FindArgs) -> Result<ExitCode> {
     } else {
         cairn::Excludes::new(&a.patterns)?
     };
-    let filter = crate::select::filter(&a.filter)?;
-    let (snaps, _) = repo.readable_snapshots()?;
+    let snaps = crate::select::list(&repo, &a.filter)?;
     let wanted: Vec<cairn::SnapshotId> = a
         .snapshot
         .iter()
@@ -25,7 +24,7 @@ pub fn run(g: &Global, a: &FindArgs) -> Result<ExitCode> {
     let mut total = 0usize;
     for (id, s) in snaps
         .iter()
-        .filter(|(id, s)| filter.matches(s) && (wanted.is_empty() || wanted.contains(id)))
+        .filter(|(id, _)| wanted.is_empty() || wanted.contains(id))
     {
         let mut hits = Vec::new();
         repo.walk_tree(&s.tree, "", &mut |path, node| {

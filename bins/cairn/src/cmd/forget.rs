@@ -22,6 +22,7 @@ pub fn run(g: &Global, a: &ForgetArgs) -> Result<ExitCode> {
         within_yearly: a.keep_within_yearly,
         tags: a.keep_tag.iter().map(|t| parse_tag_list(t)).collect(),
     };
+    crate::select::no_latest(&a.filter, "forget")?;
     let repo = context::open(g)?;
     if !a.ids.is_empty() {
         return forget_ids(g, &repo, a);

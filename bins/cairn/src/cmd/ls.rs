@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 pub fn run(g: &Global, a: &LsArgs) -> Result<ExitCode> {
     let repo = context::open(g)?;
+    crate::select::no_latest(&a.filter, "ls")?;
     let id = repo.resolve_snapshot_in(&a.snapshot, &crate::select::filter(&a.filter)?)?;
     let snap = repo.load_snapshot(&id)?;
     let mut rows = Vec::new();

@@ -24,6 +24,7 @@ pub fn run(g: &Global, a: &RestoreArgs) -> Result<ExitCode> {
     };
     let overwrite = Overwrite::parse(&a.overwrite)?;
     let repo = context::open(g)?;
+    crate::select::no_latest(&a.filter, "restore")?;
     let id = repo.resolve_snapshot_in(snapshot, &crate::select::filter(&a.filter)?)?;
     let snap = repo.load_snapshot(&id)?;
     let reporter = progress::Reporter::start("restore", g.json, g.quiet);

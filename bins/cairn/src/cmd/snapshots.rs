@@ -13,7 +13,7 @@ pub fn run(g: &Global, a: &SnapshotsArgs) -> Result<ExitCode> {
         .into_iter()
         .filter(|(_, s)| filter.matches(s))
         .collect();
-    if let Some(n) = a.latest {
+    if let Some(n) = a.filter.latest {
         snaps = cairn::latest_per_group(snaps, n);
     }
     // Damaged snapshots are named on stderr; the readable ones are listed.

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 pub fn run(g: &Global, a: &StatsArgs) -> Result<ExitCode> {
     let repo = context::open(g)?;
-    let selected = !a.snapshots.is_empty() || !crate::select::filter(&a.filter)?.is_empty();
+    let selected = !a.snapshots.is_empty() || crate::select::given(&a.filter)?;
     let mode = match (a.mode.as_deref(), selected) {
         (Some(m), _) => m,
         (None, true) => "restore-size",

@@ -22,15 +22,10 @@ pub fn run(g: &Global, a: &MountArgs) -> Result<ExitCode> {
         bail!("mount point {} is not a directory", a.mountpoint.display());
     }
     let repo = context::open(g)?;
-    let filter = crate::select::filter(&a.filter)?;
-    let (snaps, damaged) = repo.readable_snapshots()?;
-    for e in &damaged {
+    for e in repo.readable_snapshots()?.1 {
         crate::err!("cairn: warning: {e}; not shown");
     }
-    let snaps: Vec<_> = snaps
-        .into_iter()
-        .filter(|(_, s)| filter.matches(s))
-        .collect();
+    let snaps = crate::select::list(&repo, &a.filter)?;
     let count = snaps.len();
     let fs = fs::SnapshotFs::new(repo, layout::Inodes::new(&snaps));
     let mut cfg = fuser::Config::default();
