@@ -509,18 +509,19 @@ fn colours_and_progress_on_a_terminal() {
         out.contains("error:") && !out.contains("\u{1b}[1;31m"),
         "colour with NO_COLOR: {out:?}"
     );
-    // A backup slowed to 8 MiB/s shows the bar: percent, files of the
+    // A backup slowed to 32 MiB/s shows the bar: percent, files of the
     // total, errors, and the file being read (its reader waits for the
-    // uploads once the writer's queue is full).
+    // uploads once the writer's queues, tens of MiB, are full: the file is
+    // several times larger, so it is still being read for seconds).
     let src = env.path("slow");
     std::fs::create_dir_all(&src).expect("mkdir");
-    std::fs::write(src.join("big.bin"), Rng(3).bytes(40 << 20)).expect("write");
+    std::fs::write(src.join("big.bin"), Rng(3).bytes(160 << 20)).expect("write");
     let s = src.to_str().expect("utf8");
     let out = on_a_terminal(
         &env,
         &repo,
         &key,
-        &["--limit-upload", "8192", "backup", s],
+        &["--limit-upload", "32768", "backup", s],
         false,
     );
     assert!(out.contains('%') && out.contains("of 1 files"), "{out:?}");
