@@ -2,10 +2,12 @@
 //!
 //! [`Pg`] starts a real, throwaway PostgreSQL cluster, [`Redis`] a real
 //! Redis server and [`Moto`] a real S3-compatible server; nothing here is
-//! a mock.
+//! a mock. [`KubeApi`] is the one fixture: no Kubernetes API server can run
+//! on the test machines, so it answers in the real shapes from manifests.
 
 pub mod crashfs;
 pub mod faultproxy;
+mod kubeapi;
 mod moto;
 mod pg;
 pub mod prom;
@@ -13,6 +15,7 @@ mod redis;
 
 pub use crashfs::CrashFs;
 pub use faultproxy::{Fault, FaultMix, FaultProxy};
+pub use kubeapi::{shared_manifests, KubeApi};
 pub use moto::Moto;
 pub use pg::Pg;
 pub use redis::Redis;

@@ -608,6 +608,9 @@ pub enum BackupSource {
     /// Back up the objects of an S3/MinIO bucket (or a prefix of it).
     #[cfg(feature = "s3")]
     S3(S3BackupArgs),
+    /// Back up a cluster's resources and CRDs through the Kubernetes API,
+    /// one object per file.
+    Kubernetes(KubeBackupArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -617,6 +620,92 @@ pub enum RestoreTarget {
     /// Write a bucket backup's objects into a bucket.
     #[cfg(feature = "s3")]
     S3(S3RestoreArgs),
+    /// Apply a Kubernetes backup with server-side apply, CRDs first (or
+    /// print the order, or write YAML files for kubectl).
+    Kubernetes(KubeRestoreArgs),
+}
+
+/// How to reach a cluster.
+#[derive(Args, Debug)]
+pub struct KubeConnectArgs {
+    /// Kubeconfig file (default: KUBECONFIG, ~/.kube/config, then the
+    /// in-cluster service account).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: the current one).
+    #[arg(long)]
+    pub context: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct KubeBackupArgs {
+    #[command(flatten)]
+    pub connect: KubeConnectArgs,
+    /// Only these namespaces (repeatable or comma-separated); cluster-scoped
+    /// objects then only with --cluster-resources.
+    #[arg(short, long = "namespace", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+    /// Leave these namespaces out.
+    #[arg(long = "exclude-namespace", value_delimiter = ',')]
+    pub exclude_namespaces: Vec<String>,
+    /// Only these kinds: Deployment, deployments, deployments.apps.
+    #[arg(long = "kind", value_delimiter = ',')]
+    pub kinds: Vec<String>,
+    /// Leave these kinds out.
+    #[arg(long = "exclude-kind", value_delimiter = ',')]
+    pub exclude_kinds: Vec<String>,
+    /// Only these API groups (`core` for the core group).
+    #[arg(long = "group", value_delimiter = ',')]
+    pub groups: Vec<String>,
+    /// With --namespace, also every cluster-scoped object.
+    #[arg(long)]
+    pub cluster_resources: bool,
+    /// Label selector for every list (app=x,tier!=web).
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
+    /// Leave Secrets out.
+    #[arg(long)]
+    pub exclude_secrets: bool,
+    /// Objects per list request.
+    #[arg(long, default_value_t = cairn_kubernetes::DEFAULT_PAGE_SIZE)]
+    pub page_size: u32,
+    /// Tag the snapshot (repeatable).
+    #[arg(long)]
+    pub tag: Vec<String>,
+    /// Host name to record.
+    #[arg(long)]
+    pub host: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct KubeRestoreArgs {
+    /// Snapshot id, prefix, or "latest".
+    pub snapshot: String,
+    #[command(flatten)]
+    pub connect: KubeConnectArgs,
+    /// Only objects in these namespaces (and their Namespace objects).
+    #[arg(short, long = "namespace", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+    /// Only these kinds: Deployment, deployments, deployments.apps.
+    #[arg(long = "kind", value_delimiter = ',')]
+    pub kinds: Vec<String>,
+    /// Leave these kinds out.
+    #[arg(long = "exclude-kind", value_delimiter = ',')]
+    pub exclude_kinds: Vec<String>,
+    /// Print the objects in apply order; apply nothing.
+    #[arg(long, conflicts_with = "to_yaml")]
+    pub dry_run: bool,
+    /// Write YAML files for `kubectl apply -f` into DIR (new or empty)
+    /// instead of applying.
+    #[arg(long, value_name = "DIR")]
+    pub to_yaml: Option<PathBuf>,
+    /// Also objects a controller owns (a ReplicaSet's pods); by default the
+    /// restored controllers recreate them.
+    #[arg(long)]
+    pub include_owned: bool,
+    /// Seconds to wait for restored CRDs to become Established.
+    #[arg(long, default_value_t = 60)]
+    pub wait: u64,
 }
 
 #[cfg(feature = "s3")]

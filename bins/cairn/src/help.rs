@@ -57,6 +57,7 @@ Examples:
   pg_dump -Fc shop | cairn backup --stdin --stdin-name shop.dump
   cairn backup --stdin-from-command --stdin-name shop.dump -- pg_dump -Fc shop
   cairn backup postgres --all-databases
+  cairn backup kubernetes --kubeconfig ~/.kube/config --exclude-namespace kube-system
 
 Exit codes: 0 stored; 3 snapshot stored, but some files could not be read or
 changed while read; 10 no repository; 12 wrong key; 130 interrupted (nothing
@@ -78,6 +79,8 @@ Examples:
   cairn restore latest --target /srv/restore
   cairn restore latest --host web1 --target /tmp/r --include /srv/www/uploads
   cairn restore 1a2b3c4d --target /tmp/r --include '*.conf' --exclude '*.bak' --verify
+  cairn restore kubernetes latest --dry-run --namespace stoa-system
+  cairn restore kubernetes latest --to-yaml /tmp/k8s   # files for kubectl apply -f
 
 Exit codes: 0 restored; 3 some entries or metadata could not be restored
 (listed); 4 damaged data (the affected files are named); 1 failed.",

@@ -12,6 +12,7 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
         Some(crate::cli::BackupSource::PostgresBase(pg)) => return super::postgres::base(g, pg),
         #[cfg(feature = "s3")]
         Some(crate::cli::BackupSource::S3(s)) => return super::s3::backup(g, s),
+        Some(crate::cli::BackupSource::Kubernetes(k)) => return super::kubernetes::backup(g, k),
         None => {}
     }
     let streams = streams(a)?;

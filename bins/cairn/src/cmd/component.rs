@@ -21,6 +21,7 @@ pub fn backup(
         "postgres" => "backup postgres",
         "postgres-base" => "backup postgres-base",
         "s3" => "backup s3",
+        "kubernetes" => "backup kubernetes",
         _ => "backup",
     };
     let reporter = progress::Reporter::start(label, g.json, g.quiet);

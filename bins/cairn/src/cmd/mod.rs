@@ -13,6 +13,7 @@ mod forget;
 mod fresh;
 mod init;
 mod key;
+mod kubernetes;
 mod ls;
 #[cfg(feature = "mount")]
 mod mount;

@@ -11,6 +11,7 @@ pub fn run(g: &Global, a: &RestoreArgs) -> Result<ExitCode> {
         Some(crate::cli::RestoreTarget::Postgres(pg)) => return super::postgres::restore(g, pg),
         #[cfg(feature = "s3")]
         Some(crate::cli::RestoreTarget::S3(s)) => return super::s3::restore(g, s),
+        Some(crate::cli::RestoreTarget::Kubernetes(k)) => return super::kubernetes::restore(g, k),
         None => {}
     }
     let (Some(snapshot), Some(target)) = (&a.snapshot, &a.target) else {

@@ -1,0 +1,118 @@
+//! The fixture Kubernetes API server (`kubeapi.py`, Python's standard
+//! library and PyYAML) on a free loopback port, with a kubeconfig that
+//! points at it, stopped when dropped. No real API server can run on the
+//! test machines; this one answers discovery, paged lists, reads and
+//! server-side apply in the real response shapes and records every request.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// A running fixture server.
+pub struct KubeApi {
+    child: Child,
+    dir: tempfile::TempDir,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+/// The manifests of the shared fixtures (`../shared/fixtures/kubernetes/manifests`).
+pub fn shared_manifests() -> PathBuf {
+    let p =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/kubernetes/manifests");
+    assert!(
+        p.is_dir(),
+        "the shared fixtures are missing: {} (check out ../shared beside the repository)",
+        p.display()
+    );
+    p
+}
+
+fn python() -> String {
+    std::env::var("CAIRN_MOTO_PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
+impl KubeApi {
+    /// Starts a server with these arguments (`--manifests DIR`, `--extras`,
+    /// `--configmaps N`, `--forbid PLURAL`, `--never-establish`).
+    pub fn start(args: &[&str]) -> KubeApi {
+        let py = python();
+        let ok = Command::new(&py)
+            .args(["-c", "import yaml"])
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(
+            ok,
+            "the fixture Kubernetes API server needs Python 3 with PyYAML: run the suite with \
+             scripts/test, or `apt-get install python3-yaml`"
+        );
+        let dir = tempfile::Builder::new()
+            .prefix("cairn-kubeapi")
+            .tempdir()
+            .expect("tmp");
+        let script = dir.path().join("kubeapi.py");
+        std::fs::write(&script, include_str!("kubeapi.py")).expect("write kubeapi.py");
+        let portfile = dir.path().join("port");
+        let child = Command::new(&py)
+            .arg(&script)
+            .arg("--port-file")
+            .arg(&portfile)
+            .arg("--record")
+            .arg(dir.path().join("requests.jsonl"))
+            .args(args)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the fixture Kubernetes API server");
+        let mut k = KubeApi {
+            child,
+            dir,
+            url: String::new(),
+        };
+        let port = crate::wait_for_port(&portfile, "the fixture Kubernetes API server");
+        k.url = format!("http://127.0.0.1:{port}");
+        std::fs::write(k.kubeconfig(), k.kubeconfig_text()).expect("write kubeconfig");
+        k
+    }
+
+    /// A server with the shared manifests and the objects a backup skips.
+    pub fn platform() -> KubeApi {
+        let m = shared_manifests();
+        KubeApi::start(&["--manifests", m.to_str().expect("utf-8 path"), "--extras"])
+    }
+
+    fn kubeconfig_text(&self) -> String {
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fixture\n  cluster:\n    server: {}\n\
+             contexts:\n- name: fixture\n  context:\n    cluster: fixture\n    user: backup\n\
+             current-context: fixture\nusers:\n- name: backup\n  user:\n    token: fixture-token\n",
+            self.url
+        )
+    }
+
+    /// A kubeconfig file whose current context is this server.
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.dir.path().join("kubeconfig")
+    }
+
+    /// Every request so far (method, path, query, content_type, body).
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        let text =
+            std::fs::read_to_string(self.dir.path().join("requests.jsonl")).unwrap_or_default();
+        text.lines()
+            .map(|l| serde_json::from_str(l).expect("a recorded request"))
+            .collect()
+    }
+
+    /// Forgets the requests so far.
+    pub fn clear_requests(&self) {
+        let _ = std::fs::remove_file(self.dir.path().join("requests.jsonl"));
+    }
+}
+
+impl Drop for KubeApi {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
