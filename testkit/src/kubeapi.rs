@@ -36,14 +36,8 @@ impl KubeApi {
     /// `--configmaps N`, `--forbid PLURAL`, `--never-establish`).
     pub fn start(args: &[&str]) -> KubeApi {
         let py = python();
-        let ok = Command::new(&py)
-            .args(["-c", "import yaml"])
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
         assert!(
-            ok,
+            crate::python_has(&py, "yaml"),
             "the fixture Kubernetes API server needs Python 3 with PyYAML: run the suite with \
              scripts/test, or `apt-get install python3-yaml`"
         );

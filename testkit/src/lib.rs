@@ -37,3 +37,21 @@ pub fn wait_for_port(portfile: &std::path::Path, what: &str) -> u16 {
         .and_then(|p| p.trim().parse().ok())
         .unwrap_or_else(|| panic!("{what} wrote no port to {}", portfile.display()))
 }
+
+/// Whether `python` can import `module`.
+pub fn python_has(python: &str, module: &str) -> bool {
+    std::process::Command::new(python)
+        .args(["-c", &format!("import {module}")])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// A loopback port free at the time of asking.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}

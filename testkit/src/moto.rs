@@ -24,21 +24,12 @@ impl Moto {
     /// any).
     pub fn start() -> Moto {
         let py = python();
-        let ok = Command::new(&py)
-            .args(["-c", "import moto.server"])
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
         assert!(
-            ok,
+            crate::python_has(&py, "moto.server"),
             "the S3 test server is missing: run the suite with scripts/test (it installs it), \
              or `python3 -m pip install 'moto[server]'`"
         );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("free port");
+        let port = crate::free_port();
         let child = Command::new(&py)
             .args([
                 "-m",

@@ -42,13 +42,6 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
 impl Pg {
     /// Starts a new cluster; panics with install instructions when the
     /// server binaries are missing.
@@ -82,7 +75,7 @@ impl Pg {
             bin,
             data,
             socket_dir,
-            port: free_port(),
+            port: crate::free_port(),
             as_postgres,
         };
         pg.server_cmd(

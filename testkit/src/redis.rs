@@ -51,10 +51,7 @@ impl Redis {
     fn start_in(dir: tempfile::TempDir) -> Redis {
         require("redis-server");
         require("redis-cli");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("free port");
+        let port = crate::free_port();
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .arg("--dir")

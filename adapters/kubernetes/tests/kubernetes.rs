@@ -41,8 +41,9 @@ fn reading(server: &KubeApi, page_size: u32) -> BackupOptions {
     }
 }
 
-fn component(b: BackupOptions, r: RestoreOptions, mode: RestoreMode) -> KubernetesComponent {
-    KubernetesComponent::new(b, r, mode)
+/// A component that backs up as `b` says (its restores print the order).
+fn reader(b: BackupOptions) -> KubernetesComponent {
+    KubernetesComponent::new(b, RestoreOptions::default(), RestoreMode::DryRun)
 }
 
 fn backup(repo: &Repository, c: &dyn Component) -> cairn::Result<(SnapshotId, Snapshot)> {
@@ -88,11 +89,7 @@ const HPA: &str =
 fn a_backup_stores_one_clean_object_per_file_and_skips_what_must_not_come_back() {
     let server = KubeApi::platform();
     let repo = repo();
-    let c = component(
-        reading(&server, 2),
-        RestoreOptions::default(),
-        RestoreMode::DryRun,
-    );
+    let c = reader(reading(&server, 2));
     let (id, snap) = backup(&repo, &c).expect("backup");
     let objs = objects(&repo, &id, &snap);
     for p in [
@@ -197,11 +194,7 @@ fn a_backup_stores_one_clean_object_per_file_and_skips_what_must_not_come_back()
 fn an_unchanged_cluster_adds_nothing_to_the_repository() {
     let server = KubeApi::platform();
     let repo = repo();
-    let c = component(
-        reading(&server, 500),
-        RestoreOptions::default(),
-        RestoreMode::DryRun,
-    );
+    let c = reader(reading(&server, 500));
     let (id1, first) = backup(&repo, &c).expect("first");
     let (id2, second) = backup(&repo, &c).expect("second");
     for p in &first.paths {
@@ -246,11 +239,7 @@ fn selections_narrow_a_backup() {
         namespaces: vec!["team-b".into()],
         ..Default::default()
     };
-    let (id, snap) = backup(
-        &repo,
-        &component(b.clone(), RestoreOptions::default(), RestoreMode::DryRun),
-    )
-    .expect("namespace backup");
+    let (id, snap) = backup(&repo, &reader(b.clone())).expect("namespace backup");
     let got: Vec<String> = objects(&repo, &id, &snap).into_keys().collect();
     assert_eq!(
         got,
@@ -264,11 +253,7 @@ fn selections_narrow_a_backup() {
         namespaces: vec!["stoa-system".into()],
         ..Default::default()
     };
-    let (id, snap) = backup(
-        &repo,
-        &component(b.clone(), RestoreOptions::default(), RestoreMode::DryRun),
-    )
-    .expect("stoa backup");
+    let (id, snap) = backup(&repo, &reader(b.clone())).expect("stoa backup");
     let got = objects(&repo, &id, &snap);
     assert!(got.contains_key(CRD) && got.contains_key(TOOL));
     assert!(!got
@@ -277,11 +262,7 @@ fn selections_narrow_a_backup() {
     b.selection = Selection::default();
     b.labels = Some("tier=web".into());
     b.secrets = false;
-    let (id, snap) = backup(
-        &repo,
-        &component(b.clone(), RestoreOptions::default(), RestoreMode::DryRun),
-    )
-    .expect("label backup");
+    let (id, snap) = backup(&repo, &reader(b.clone())).expect("label backup");
     let got: Vec<String> = objects(&repo, &id, &snap).into_keys().collect();
     assert_eq!(
         got,
@@ -297,11 +278,7 @@ fn selections_narrow_a_backup() {
         kinds: vec!["deployments.apps".into(), "Tool".into()],
         ..Default::default()
     };
-    let (id, snap) = backup(
-        &repo,
-        &component(b, RestoreOptions::default(), RestoreMode::DryRun),
-    )
-    .expect("kinds backup");
+    let (id, snap) = backup(&repo, &reader(b)).expect("kinds backup");
     let got: Vec<String> = objects(&repo, &id, &snap).into_keys().collect();
     assert_eq!(got.len(), 3, "{got:?}");
     assert!(got
@@ -312,11 +289,7 @@ fn selections_narrow_a_backup() {
 fn platform_snapshot() -> (KubeApi, Repository, SnapshotId, Snapshot) {
     let server = KubeApi::platform();
     let repo = repo();
-    let c = component(
-        reading(&server, 500),
-        RestoreOptions::default(),
-        RestoreMode::DryRun,
-    );
+    let c = reader(reading(&server, 500));
     let (id, snap) = backup(&repo, &c).expect("backup");
     (server, repo, id, snap)
 }
@@ -328,7 +301,7 @@ fn restore_with(
     r: RestoreOptions,
     mode: RestoreMode,
 ) -> cairn::Result<cairn_plan::Outcome> {
-    let c = component(BackupOptions::default(), r, mode);
+    let c = KubernetesComponent::new(BackupOptions::default(), r, mode);
     c.restore(&RestoreCx {
         repo,
         id,
@@ -411,15 +384,8 @@ fn a_restore_applies_server_side_in_a_safe_order_and_round_trips() {
     }
     // What the target holds now backs up to the same objects.
     let repo2 = self::repo();
-    let (id2, snap2) = backup(
-        &repo2,
-        &component(
-            reading(&target, 500),
-            RestoreOptions::default(),
-            RestoreMode::DryRun,
-        ),
-    )
-    .expect("backup of the target");
+    let (id2, snap2) =
+        backup(&repo2, &reader(reading(&target, 500))).expect("backup of the target");
     let again = objects(&repo2, &id2, &snap2);
     let want: BTreeMap<_, _> = stored
         .into_iter()
@@ -647,15 +613,7 @@ fn failures_are_named_and_nothing_after_an_unestablished_crd_is_applied() {
         "--forbid",
         "secrets",
     ]);
-    let e = backup(
-        &repo,
-        &component(
-            reading(&forbidding, 500),
-            RestoreOptions::default(),
-            RestoreMode::DryRun,
-        ),
-    )
-    .expect_err("forbidden");
+    let e = backup(&repo, &reader(reading(&forbidding, 500))).expect_err("forbidden");
     let msg = e.to_string();
     assert!(
         msg.contains("/api/v1/secrets") && msg.contains("forbidden"),
@@ -679,25 +637,17 @@ fn failures_are_named_and_nothing_after_an_unestablished_crd_is_applied() {
         },
         ..Default::default()
     };
-    let e = backup(
-        &repo,
-        &component(b, RestoreOptions::default(), RestoreMode::DryRun),
-    )
-    .expect_err("no server");
+    let e = backup(&repo, &reader(b)).expect_err("no server");
     assert!(e.to_string().contains(&url), "{e}");
     let e = backup(
         &repo,
-        &component(
-            BackupOptions {
-                connection: Connection {
-                    kubeconfig: Some("/nonexistent/kc".into()),
-                    context: None,
-                },
-                ..Default::default()
+        &reader(BackupOptions {
+            connection: Connection {
+                kubeconfig: Some("/nonexistent/kc".into()),
+                context: None,
             },
-            RestoreOptions::default(),
-            RestoreMode::DryRun,
-        ),
+            ..Default::default()
+        }),
     )
     .expect_err("no kubeconfig");
     assert!(e.to_string().contains("/nonexistent/kc"), "{e}");
