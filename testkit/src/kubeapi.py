@@ -17,7 +17,7 @@ Every request is recorded (method, path, query, content type, body) as
 JSON lines in --record.
 
 Usage: kubeapi.py --port-file F --record F [--manifests DIR] [--extras]
-       [--forbid PLURAL] [--never-establish]
+       [--forbid PLURAL] [--never-establish] [--expire-continue]
 """
 
 import argparse
@@ -79,6 +79,7 @@ class State:
         self.objects = {}  # (group, plural, ns, name) -> object
         self.forbid = set(args.forbid or [])
         self.never_establish = args.never_establish
+        self.expire_continue = args.expire_continue
         self.record = args.record
 
     def next_rv(self):
@@ -412,7 +413,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return 200, with_type(obj, t)
         if plural in st.forbid:
             return status(403, "Forbidden", '%s is forbidden: User "backup" cannot list resource "%s"' % (plural, plural))
-        return 200, self.list(t, ns, q)
+        body = self.list(t, ns, q)
+        return (body["code"] if body.get("kind") == "Status" else 200), body
 
     def list(self, t, ns, q):
         st = self.state
@@ -421,6 +423,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                        key=lambda x: (x[0][2] or "", x[0][3]))
         items = [o for _, o in items if labels_match(o, q.get("labelSelector", ""))]
         start, rv = 0, str(st.rv)
+        if q.get("continue") and st.expire_continue:
+            st.expire_continue = False
+            return status(410, "Expired", "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")[1]
         if q.get("continue"):
             tok = json.loads(base64.b64decode(q["continue"]))
             start, rv = tok["start"], tok["rv"]
@@ -496,6 +501,7 @@ def main():
     ap.add_argument("--configmaps", type=int, default=0)
     ap.add_argument("--forbid", action="append")
     ap.add_argument("--never-establish", action="store_true")
+    ap.add_argument("--expire-continue", action="store_true")
     args = ap.parse_args()
     state = State(args)
     load(state, args)

@@ -33,7 +33,8 @@ fn python() -> String {
 
 impl KubeApi {
     /// Starts a server with these arguments (`--manifests DIR`, `--extras`,
-    /// `--configmaps N`, `--forbid PLURAL`, `--never-establish`).
+    /// `--configmaps N`, `--forbid PLURAL`, `--never-establish`,
+    /// `--expire-continue`: the first continue token is refused with 410).
     pub fn start(args: &[&str]) -> KubeApi {
         let py = python();
         assert!(

@@ -156,7 +156,9 @@ impl Cluster {
     }
 
     /// One page of a list: the list object (`metadata.continue`,
-    /// `metadata.resourceVersion`, `items`).
+    /// `metadata.resourceVersion`, `items`). A `limit` of 0 asks for the
+    /// whole list at once. `None` when the server says the continue token
+    /// expired (410: it compacted past the list's resourceVersion).
     pub fn list_page(
         &self,
         r: &Resource,
@@ -164,8 +166,11 @@ impl Cluster {
         limit: u32,
         token: Option<&str>,
         labels: Option<&str>,
-    ) -> Result<Value> {
-        let mut lp = ListParams::default().limit(limit);
+    ) -> Result<Option<Value>> {
+        let mut lp = ListParams::default();
+        if limit > 0 {
+            lp = lp.limit(limit);
+        }
         if let Some(t) = token {
             lp = lp.continue_token(t);
         }
@@ -176,9 +181,11 @@ impl Cluster {
         let req = Request::new(&url)
             .list(&lp)
             .map_err(|e| failed(format!("kubernetes list {url}"), e))?;
-        self.rt
-            .block_on(self.client.request::<Value>(req))
-            .map_err(|e| self.error(&format!("list {url}"), e))
+        match self.rt.block_on(self.client.request::<Value>(req)) {
+            Ok(v) => Ok(Some(v)),
+            Err(kube::Error::Api(s)) if s.code == 410 && token.is_some() => Ok(None),
+            Err(e) => Err(self.error(&format!("list {url}"), e)),
+        }
     }
 
     /// Server-side apply of one object (field manager `cairn`, conflicts

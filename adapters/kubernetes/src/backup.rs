@@ -153,32 +153,55 @@ impl Reader<'_> {
         Ok(())
     }
 
-    /// Every page of one list; returns the list's resourceVersion.
+    /// Every object of one list; returns the list's resourceVersion.
     fn list_pages(
         &mut self,
         res: &Resource,
         ns: Option<&str>,
         listed: &mut Listed,
     ) -> Result<String> {
+        let (rv, items) = match self.fetch(res, ns, self.o.page_size)? {
+            Some(list) => list,
+            // The continue token expired (the server compacted past the
+            // list's resourceVersion): one list without paging, as
+            // client-go falls back.
+            None => self.fetch(res, ns, 0)?.ok_or_else(|| {
+                Error::internal(format!("an unpaged list of {} expired", res.url(ns)))
+            })?,
+        };
+        for item in items {
+            listed.objects += self.take(res, item)? as u64;
+        }
+        Ok(rv)
+    }
+
+    /// The pages of one list, followed to the end: its resourceVersion and
+    /// items, or `None` when a continue token expired.
+    fn fetch(
+        &self,
+        res: &Resource,
+        ns: Option<&str>,
+        limit: u32,
+    ) -> Result<Option<(String, Vec<Value>)>> {
         let mut token: Option<String> = None;
         let mut rv = None;
+        let mut items = Vec::new();
         loop {
-            let page = self.cluster.list_page(
-                res,
-                ns,
-                self.o.page_size,
-                token.as_deref(),
-                self.o.labels.as_deref(),
-            )?;
+            let labels = self.o.labels.as_deref();
+            let Some(mut page) =
+                self.cluster
+                    .list_page(res, ns, limit, token.as_deref(), labels)?
+            else {
+                return Ok(None);
+            };
             if rv.is_none() {
                 rv = page
                     .pointer("/metadata/resourceVersion")
                     .and_then(Value::as_str)
                     .map(str::to_string);
             }
-            let items = page["items"].as_array().cloned().unwrap_or_default();
-            for item in items {
-                listed.objects += self.take(res, item)? as u64;
+            if let Some(Value::Array(a)) = page.get_mut("items").map(Value::take) {
+                items.extend(a);
             }
             token = page
                 .pointer("/metadata/continue")
@@ -186,7 +209,7 @@ impl Reader<'_> {
                 .filter(|t| !t.is_empty())
                 .map(str::to_string);
             if token.is_none() {
-                return Ok(rv.unwrap_or_default());
+                return Ok(Some((rv.unwrap_or_default(), items)));
             }
         }
     }

@@ -713,3 +713,32 @@ fn plan_settings_are_checked() {
         parse("[settings]\n[restore]\nyaml_dir = \"/y\"\ndry_run = true\n").expect_err("both");
     assert!(both.to_string().contains("exclude each other"), "{both}");
 }
+
+#[test]
+fn an_expired_continue_token_falls_back_to_one_whole_list() {
+    let m = cairn_testkit::shared_manifests();
+    let m = m.to_str().expect("utf-8");
+    let expiring = KubeApi::start(&["--manifests", m, "--extras", "--expire-continue"]);
+    let steady = KubeApi::start(&["--manifests", m, "--extras"]);
+    let repo = repo();
+    let (id, snap) = backup(&repo, &reader(reading(&expiring, 2))).expect("backup");
+    let (id2, snap2) = backup(&repo, &reader(reading(&steady, 2))).expect("backup");
+    assert_eq!(objects(&repo, &id, &snap), objects(&repo, &id2, &snap2));
+    let lists: Vec<Value> = expiring
+        .requests()
+        .into_iter()
+        .filter(|r| r["method"] == "GET" && r["query"].get("labelSelector").is_none())
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .is_some_and(|p| p.matches('/').count() >= 3)
+        })
+        .collect();
+    let first_continue = lists
+        .iter()
+        .position(|r| r["query"].get("continue").is_some())
+        .expect("a paged list");
+    let next = &lists[first_continue + 1];
+    assert_eq!(next["path"], lists[first_continue]["path"]);
+    assert!(next["query"].get("limit").is_none(), "{next}");
+}
