@@ -18,6 +18,7 @@ JSON lines in --record.
 
 Usage: kubeapi.py --port-file F --record F [--manifests DIR] [--extras]
        [--forbid PLURAL] [--never-establish] [--expire-continue]
+       [--reject KIND]
 """
 
 import argparse
@@ -80,6 +81,7 @@ class State:
         self.forbid = set(args.forbid or [])
         self.never_establish = args.never_establish
         self.expire_continue = args.expire_continue
+        self.reject = set(args.reject or [])
         self.record = args.record
 
     def next_rv(self):
@@ -480,6 +482,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for forbidden in ("uid", "resourceVersion", "managedFields"):
             if forbidden in body.get("metadata", {}):
                 return status(400, "BadRequest", "metadata.%s must not be set in an apply" % forbidden)
+        if t[2] in st.reject:
+            return status(422, "Invalid", '%s "%s" is invalid: spec: Forbidden: rejected by the fixture' % (t[2], name))
         key = (group, plural, ns if t[4] else None, name)
         created = key not in st.objects
         obj = server_fields(st, copy.deepcopy(body), t)
@@ -502,6 +506,7 @@ def main():
     ap.add_argument("--forbid", action="append")
     ap.add_argument("--never-establish", action="store_true")
     ap.add_argument("--expire-continue", action="store_true")
+    ap.add_argument("--reject", action="append")
     args = ap.parse_args()
     state = State(args)
     load(state, args)

@@ -34,7 +34,8 @@ fn python() -> String {
 impl KubeApi {
     /// Starts a server with these arguments (`--manifests DIR`, `--extras`,
     /// `--configmaps N`, `--forbid PLURAL`, `--never-establish`,
-    /// `--expire-continue`: the first continue token is refused with 410).
+    /// `--expire-continue`: the first continue token is refused with 410,
+    /// `--reject KIND`: every apply of that kind is refused with 422).
     pub fn start(args: &[&str]) -> KubeApi {
         let py = python();
         assert!(

@@ -742,3 +742,51 @@ fn an_expired_continue_token_falls_back_to_one_whole_list() {
     assert_eq!(next["path"], lists[first_continue]["path"]);
     assert!(next["query"].get("limit").is_none(), "{next}");
 }
+
+#[test]
+fn a_restore_goes_on_past_a_refused_object_and_names_every_failure() {
+    let (_source, repo, id, snap) = platform_snapshot();
+    let target = KubeApi::start(&["--reject", "Service"]);
+    let r = RestoreOptions {
+        connection: to(&target),
+        ..Default::default()
+    };
+    let e = restore_with(&repo, id, &snap, r, RestoreMode::Apply).expect_err("refused services");
+    let msg = e.to_string();
+    let services = ["control-plane-api", "postgres", "edge"];
+    for s in services {
+        assert!(msg.contains(&format!("Service stoa-system/{s}")), "{msg}");
+    }
+    assert!(
+        msg.contains("3 failed") && msg.contains("rejected by the fixture"),
+        "{msg}"
+    );
+    // Everything after the Services in the order was still applied.
+    let kinds: Vec<Value> = patches(&target)
+        .iter()
+        .map(|p| p["body"]["kind"].clone())
+        .collect();
+    assert!(kinds.iter().any(|k| k == "Deployment") && kinds.iter().any(|k| k == "Tool"));
+}
+
+#[test]
+fn a_drill_writes_the_yaml_files_and_reads_them_back() {
+    let (_source, repo, id, snap) = platform_snapshot();
+    let scratch = tempfile::tempdir().expect("tmp");
+    let c = reader(BackupOptions::default());
+    let cx = RestoreCx {
+        repo: &repo,
+        id,
+        snapshot: &snap,
+    };
+    let o = c.drill(&cx, scratch.path()).expect("drill");
+    let n = objects(&repo, &id, &snap).len();
+    assert_eq!(o.items, n as u64);
+    assert!(
+        o.details
+            .iter()
+            .any(|d| d == &format!("{n} YAML files written and read back")),
+        "{:?}",
+        o.details
+    );
+}
