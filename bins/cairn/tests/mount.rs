@@ -37,6 +37,10 @@ fn mount_shows_snapshots_by_id_host_tag_and_time_with_random_access() {
     std::fs::write(src.join("d/big.bin"), &big).expect("write");
     std::fs::write(src.join("small.txt"), b"hello mount\n").expect("write");
     std::os::unix::fs::symlink("small.txt", src.join("link")).expect("symlink");
+    std::fs::create_dir_all(src.join("many")).expect("mkdir");
+    for i in 0..500 {
+        std::fs::write(src.join(format!("many/f{i:04}")), vec![b'x'; i]).expect("write");
+    }
     let s = src.to_str().expect("utf8");
     let o = env.run_with(
         &repo,
@@ -101,6 +105,20 @@ fn mount_shows_snapshots_by_id_host_tag_and_time_with_random_access() {
             let p = in_snap(&mnt.join(view)).join("d/big.bin");
             assert_eq!(std::fs::read(&p).expect("read big"), big, "{view}");
         }
+        // Every name of a large directory is found by name (and only those).
+        for i in (0..500).step_by(7) {
+            let m = std::fs::metadata(by_id.join(format!("many/f{i:04}"))).expect("stat many");
+            assert_eq!(m.len(), i as u64);
+        }
+        assert!(std::fs::metadata(by_id.join("many/f0500")).is_err());
+        assert!(std::fs::metadata(by_id.join("nope")).is_err());
+        assert!(std::fs::metadata(mnt.join("ids/ffffffff")).is_err());
+        assert_eq!(
+            std::fs::read_dir(by_id.join("many"))
+                .expect("readdir")
+                .count(),
+            500
+        );
         let meta = std::fs::metadata(by_id.join("d/big.bin")).expect("stat");
         assert_eq!(meta.len(), big.len() as u64);
         // Random access: reads that start inside a chunk and cross one.

@@ -55,6 +55,12 @@ impl SnapshotFs {
             tracing::warn!("mount: tree {id}: {e}");
             Errno::EIO
         })?);
+        if let Err(e) = tree.check_names() {
+            // A damaged or hostile tree: none of its names is shown. It is
+            // checked once, here, so lookups can search it by name.
+            tracing::warn!("mount: tree {id}: {e}");
+            return Err(Errno::EIO);
+        }
         let mut cache = lock();
         if cache.len() >= CACHED_TREES {
             cache.clear();
@@ -79,6 +85,25 @@ impl SnapshotFs {
         })
     }
 
+    /// The inode of `name` in directory `parent`, if it has one: a map
+    /// lookup or a binary search, so looking up every entry of a large
+    /// directory costs no more than listing it.
+    fn child(&self, parent: u64, name: &[u8]) -> Result<Option<u64>, Errno> {
+        let subtree = {
+            let t = self.inodes();
+            match t.get(parent).ok_or(Errno::ENOENT)? {
+                Entry::Dir(c) => return Ok(c.get(OsStr::from_bytes(name)).copied()),
+                Entry::Snap(node) => match &node.kind {
+                    NodeKind::Dir { subtree } => *subtree,
+                    _ => return Err(Errno::ENOTDIR),
+                },
+                _ => return Err(Errno::ENOTDIR),
+            }
+        };
+        let tree = self.tree(&subtree)?;
+        Ok(tree.find(name).map(|n| self.inodes().child(parent, n)))
+    }
+
     /// The entries of directory `ino`: (inode, kind, name).
     fn entries(&self, ino: u64) -> Result<Vec<(u64, FileType, Vec<u8>)>, Errno> {
         let entry = self.inodes().get(ino).cloned().ok_or(Errno::ENOENT)?;
@@ -100,11 +125,6 @@ impl SnapshotFs {
                     return Err(Errno::ENOTDIR);
                 };
                 let tree = self.tree(&subtree)?;
-                if let Err(e) = tree.check_names() {
-                    // A damaged or hostile tree: none of its names is shown.
-                    tracing::warn!("mount: tree {subtree}: {e}");
-                    return Err(Errno::EIO);
-                }
                 let mut t = self.inodes();
                 Ok(tree
                     .nodes
@@ -217,11 +237,9 @@ fn node_attr(ino: u64, n: &Node) -> FileAttr {
 
 impl Filesystem for SnapshotFs {
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
-        let found = self.entries(parent.0).map(|all| {
-            all.into_iter()
-                .find(|(_, _, n)| n.as_slice() == name.as_bytes())
-                .and_then(|(i, _, _)| self.attr(i))
-        });
+        let found = self
+            .child(parent.0, name.as_bytes())
+            .map(|i| i.and_then(|i| self.attr(i)));
         match found {
             Ok(Some(a)) => reply.entry(&TTL, &a, Generation(0)),
             Ok(None) => reply.error(Errno::ENOENT),
