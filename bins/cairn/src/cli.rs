@@ -164,7 +164,8 @@ pub enum Command {
     /// Remove paths from existing snapshots (each is stored again without
     /// them; --forget deletes the old one; prune then frees the data).
     Rewrite(RewriteArgs),
-    /// Write one file or stream of a snapshot to stdout.
+    /// Write one file or stream of a snapshot to stdout (or a component's
+    /// objects as files: `dump kubernetes SNAPSHOT DIR`).
     Dump(DumpArgs),
     /// A read-only FUSE view of the snapshots by id, time, host and tag,
     /// until Ctrl-C or `umount DIR`.
@@ -1162,14 +1163,45 @@ pub struct RestoreArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct DumpArgs {
+    /// Write a component's objects in their own tools' format instead.
+    #[command(subcommand)]
+    pub format: Option<DumpFormat>,
     #[command(flatten)]
     pub filter: SnapshotFilterArgs,
     /// Snapshot id, prefix, or "latest".
-    pub snapshot: String,
+    #[arg(required = true)]
+    pub snapshot: Option<String>,
     /// Path of a file or name of a stream in the snapshot; a directory
     /// (or `/`) is written as a tar stream.
-    pub path: String,
+    #[arg(required = true)]
+    pub path: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DumpFormat {
+    /// A Kubernetes backup as YAML files for `kubectl apply -f`, numbered
+    /// in restore order (CRDs under DIR/0-crds, the rest under
+    /// DIR/1-objects).
+    Kubernetes(KubeDumpArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct KubeDumpArgs {
+    /// Snapshot id, prefix, or "latest".
+    pub snapshot: String,
+    /// A new or empty directory.
+    pub dir: PathBuf,
+    /// Only objects in these namespaces (and their Namespace objects).
+    #[arg(short, long = "namespace", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+    /// Only these kinds: Deployment, deployments, deployments.apps.
+    #[arg(long = "kind", value_delimiter = ',')]
+    pub kinds: Vec<String>,
+    /// Also objects a controller owns.
+    #[arg(long)]
+    pub include_owned: bool,
 }
 
 #[derive(Args, Debug)]

@@ -91,6 +91,7 @@ Exit codes: 0 restored; 3 some entries or metadata could not be restored
 Examples:
   cairn dump latest shop.dump | pg_restore -d shop
   cairn dump latest /srv/www > www.tar         # a directory is a tar stream
+  cairn dump kubernetes latest /tmp/k8s        # YAML files for kubectl apply -f
 
 Exit codes: 0; 1 no such path; 4 damaged data.",
     ),

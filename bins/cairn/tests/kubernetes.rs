@@ -112,6 +112,33 @@ fn backup_and_restore_kubernetes_from_the_command_line() {
     assert_code(&o, 0);
     assert!(yaml.join("0-crds").is_dir() && yaml.join("1-objects").is_dir());
 
+    // The same files through `cairn dump kubernetes`.
+    let dumped = env.path("dumped");
+    let o = env.run_with(
+        &repo,
+        &key,
+        &[
+            "dump",
+            "kubernetes",
+            "latest",
+            dumped.to_str().expect("utf-8"),
+            "--kind",
+            "Tool",
+        ],
+    );
+    assert_code(&o, 0);
+    let files: Vec<String> = std::fs::read_dir(dumped.join("1-objects"))
+        .expect("objects")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert!(
+        files.iter().all(|f| f.contains("-Tool-stoa-system-")),
+        "{files:?}"
+    );
+    let o = env.run_with(&repo, &key, &["dump", "latest"]);
+    assert_code(&o, 2);
+
     // Both at once is refused by the parser.
     let o = env.run_with(
         &repo,

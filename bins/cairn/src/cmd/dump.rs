@@ -7,21 +7,28 @@ use std::io::Write;
 use std::process::ExitCode;
 
 pub fn run(g: &Global, a: &DumpArgs) -> Result<ExitCode> {
+    match &a.format {
+        Some(crate::cli::DumpFormat::Kubernetes(k)) => return super::kubernetes::dump(g, k),
+        None => {}
+    }
+    let (Some(snapshot), Some(path)) = (&a.snapshot, &a.path) else {
+        anyhow::bail!("dump needs SNAPSHOT and PATH");
+    };
     let repo = context::open(g)?;
     crate::select::no_latest(&a.filter, "dump")?;
-    let id = repo.resolve_snapshot_in(&a.snapshot, &crate::select::filter(&a.filter)?)?;
+    let id = repo.resolve_snapshot_in(snapshot, &crate::select::filter(&a.filter)?)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
     // A directory (or `/`) is written as a tar stream, as restic does.
-    let node = match a.path.trim_matches('/').is_empty() {
+    let node = match path.trim_matches('/').is_empty() {
         true => None,
-        false => Some(repo.find_path(&id, &a.path)?),
+        false => Some(repo.find_path(&id, path)?),
     };
     let written = match node {
         Some(n) if !matches!(n.kind, cairn::NodeKind::Dir { .. }) => {
             repo.dump_node(&n, &mut out).map(|_| ())
         }
-        _ => repo.dump_tar(&id, &a.path, &mut out).map(|r| {
+        _ => repo.dump_tar(&id, path, &mut out).map(|r| {
             if r.skipped > 0 {
                 crate::err!(
                     "cairn: warning: {} device nodes are not in the tar stream",

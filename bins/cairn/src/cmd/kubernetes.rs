@@ -1,6 +1,6 @@
 //! `cairn backup kubernetes` and `cairn restore kubernetes`.
 
-use crate::cli::{Global, KubeBackupArgs, KubeConnectArgs, KubeRestoreArgs};
+use crate::cli::{Global, KubeBackupArgs, KubeConnectArgs, KubeDumpArgs, KubeRestoreArgs};
 use anyhow::Result;
 use cairn_kubernetes::{
     BackupOptions, Connection, KubernetesComponent, RestoreMode, RestoreOptions, Selection,
@@ -52,5 +52,25 @@ pub fn restore(g: &Global, a: &KubeRestoreArgs) -> Result<ExitCode> {
         (None, false) => RestoreMode::Apply,
     };
     let c = KubernetesComponent::new(BackupOptions::default(), r, mode);
+    super::component::restore(g, &c, &a.snapshot)
+}
+
+/// `cairn dump kubernetes SNAPSHOT DIR`: the YAML files of
+/// `restore kubernetes --to-yaml`.
+pub fn dump(g: &Global, a: &KubeDumpArgs) -> Result<ExitCode> {
+    let r = RestoreOptions {
+        selection: Selection {
+            namespaces: a.namespaces.clone(),
+            kinds: a.kinds.clone(),
+            ..Default::default()
+        },
+        include_owned: a.include_owned,
+        ..Default::default()
+    };
+    let c = KubernetesComponent::new(
+        BackupOptions::default(),
+        r,
+        RestoreMode::Yaml(a.dir.clone()),
+    );
     super::component::restore(g, &c, &a.snapshot)
 }
