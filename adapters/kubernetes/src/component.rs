@@ -260,33 +260,13 @@ impl Component for KubernetesComponent {
 
     fn verify(&self, cx: &RestoreCx<'_>) -> Result<Outcome> {
         let (index, stored) = read_snapshot(cx.repo, &cx.id, cx.snapshot)?;
-        let want = index.objects();
-        if stored.len() as u64 != want {
-            return Err(Error::corrupt(
-                format!("snapshot {}", cx.id.short()),
-                format!(
-                    "{} objects are stored but the index lists {want}",
-                    stored.len()
-                ),
-            ));
-        }
-        let bytes = stored.iter().map(|s| s.bytes).sum();
-        let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
-        for s in &stored {
-            *by_kind.entry(s.key.kind.clone()).or_default() += 1;
-        }
-        Ok(Outcome {
-            summary: format!("{want} objects parse and are the objects their paths name"),
-            items: want,
-            bytes,
-            details: vec![counts(&by_kind)],
-            data: serde_json::json!({ "objects": want, "kinds": by_kind }),
-        })
+        checked(cx, &index, &stored)
     }
 
     fn drill(&self, cx: &RestoreCx<'_>, scratch: &std::path::Path) -> Result<Outcome> {
-        let mut o = self.verify(cx)?;
+        // One read of the snapshot serves the check and the YAML files.
         let (index, stored) = read_snapshot(cx.repo, &cx.id, cx.snapshot)?;
+        let mut o = checked(cx, &index, &stored)?;
         let p = plan(
             &index,
             stored,
@@ -329,4 +309,35 @@ fn outcome(p: &RestorePlan, summary: String, mut details: Vec<String>) -> Outcom
             "left_out": p.left_out,
         }),
     }
+}
+
+/// The stored set checked against its index: as many objects as it lists
+/// (each already parsed and matched to its path).
+fn checked(
+    cx: &RestoreCx<'_>,
+    index: &crate::index::Index,
+    stored: &[crate::stored::Stored],
+) -> Result<Outcome> {
+    let want = index.objects();
+    if stored.len() as u64 != want {
+        return Err(Error::corrupt(
+            format!("snapshot {}", cx.id.short()),
+            format!(
+                "{} objects are stored but the index lists {want}",
+                stored.len()
+            ),
+        ));
+    }
+    let bytes = stored.iter().map(|s| s.bytes).sum();
+    let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
+    for s in stored {
+        *by_kind.entry(s.key.kind.clone()).or_default() += 1;
+    }
+    Ok(Outcome {
+        summary: format!("{want} objects parse and are the objects their paths name"),
+        items: want,
+        bytes,
+        details: vec![counts(&by_kind)],
+        data: serde_json::json!({ "objects": want, "kinds": by_kind }),
+    })
 }

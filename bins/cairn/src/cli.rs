@@ -684,15 +684,8 @@ pub struct KubeRestoreArgs {
     pub snapshot: String,
     #[command(flatten)]
     pub connect: KubeConnectArgs,
-    /// Only objects in these namespaces (and their Namespace objects).
-    #[arg(short, long = "namespace", value_delimiter = ',')]
-    pub namespaces: Vec<String>,
-    /// Only these kinds: Deployment, deployments, deployments.apps.
-    #[arg(long = "kind", value_delimiter = ',')]
-    pub kinds: Vec<String>,
-    /// Leave these kinds out.
-    #[arg(long = "exclude-kind", value_delimiter = ',')]
-    pub exclude_kinds: Vec<String>,
+    #[command(flatten)]
+    pub pick: KubePickArgs,
     /// Print the objects in apply order; apply nothing.
     #[arg(long, conflicts_with = "to_yaml")]
     pub dry_run: bool,
@@ -700,10 +693,6 @@ pub struct KubeRestoreArgs {
     /// instead of applying.
     #[arg(long, value_name = "DIR")]
     pub to_yaml: Option<PathBuf>,
-    /// Also objects a controller owns (a ReplicaSet's pods); by default the
-    /// restored controllers recreate them.
-    #[arg(long)]
-    pub include_owned: bool,
     /// Seconds to wait for restored CRDs to become Established.
     #[arg(long, default_value_t = 60)]
     pub wait: u64,
@@ -1193,13 +1182,24 @@ pub struct KubeDumpArgs {
     pub snapshot: String,
     /// A new or empty directory.
     pub dir: PathBuf,
+    #[command(flatten)]
+    pub pick: KubePickArgs,
+}
+
+/// Which objects of a Kubernetes backup a restore or dump takes.
+#[derive(Args, Debug)]
+pub struct KubePickArgs {
     /// Only objects in these namespaces (and their Namespace objects).
     #[arg(short, long = "namespace", value_delimiter = ',')]
     pub namespaces: Vec<String>,
     /// Only these kinds: Deployment, deployments, deployments.apps.
     #[arg(long = "kind", value_delimiter = ',')]
     pub kinds: Vec<String>,
-    /// Also objects a controller owns.
+    /// Leave these kinds out.
+    #[arg(long = "exclude-kind", value_delimiter = ',')]
+    pub exclude_kinds: Vec<String>,
+    /// Also objects a controller owns (a ReplicaSet's pods); by default the
+    /// restored controllers recreate them.
     #[arg(long)]
     pub include_owned: bool,
 }

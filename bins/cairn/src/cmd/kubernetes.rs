@@ -1,6 +1,8 @@
 //! `cairn backup kubernetes` and `cairn restore kubernetes`.
 
-use crate::cli::{Global, KubeBackupArgs, KubeConnectArgs, KubeDumpArgs, KubeRestoreArgs};
+use crate::cli::{
+    Global, KubeBackupArgs, KubeConnectArgs, KubeDumpArgs, KubePickArgs, KubeRestoreArgs,
+};
 use anyhow::Result;
 use cairn_kubernetes::{
     BackupOptions, Connection, KubernetesComponent, RestoreMode, RestoreOptions, Selection,
@@ -34,17 +36,25 @@ pub fn backup(g: &Global, a: &KubeBackupArgs) -> Result<ExitCode> {
     super::component::backup(g, &c, a.tag.clone(), a.host.clone())
 }
 
-pub fn restore(g: &Global, a: &KubeRestoreArgs) -> Result<ExitCode> {
-    let r = RestoreOptions {
-        connection: connection(&a.connect),
+/// The restore options of what `p` picks, into `connection`.
+fn picked(p: &KubePickArgs, connection: Connection) -> RestoreOptions {
+    RestoreOptions {
+        connection,
         selection: Selection {
-            namespaces: a.namespaces.clone(),
-            kinds: a.kinds.clone(),
-            exclude_kinds: a.exclude_kinds.clone(),
+            namespaces: p.namespaces.clone(),
+            kinds: p.kinds.clone(),
+            exclude_kinds: p.exclude_kinds.clone(),
             ..Default::default()
         },
-        include_owned: a.include_owned,
+        include_owned: p.include_owned,
+        ..Default::default()
+    }
+}
+
+pub fn restore(g: &Global, a: &KubeRestoreArgs) -> Result<ExitCode> {
+    let r = RestoreOptions {
         wait: Duration::from_secs(a.wait),
+        ..picked(&a.pick, connection(&a.connect))
     };
     let mode = match (&a.to_yaml, a.dry_run) {
         (Some(d), _) => RestoreMode::Yaml(d.clone()),
@@ -58,15 +68,7 @@ pub fn restore(g: &Global, a: &KubeRestoreArgs) -> Result<ExitCode> {
 /// `cairn dump kubernetes SNAPSHOT DIR`: the YAML files of
 /// `restore kubernetes --to-yaml`.
 pub fn dump(g: &Global, a: &KubeDumpArgs) -> Result<ExitCode> {
-    let r = RestoreOptions {
-        selection: Selection {
-            namespaces: a.namespaces.clone(),
-            kinds: a.kinds.clone(),
-            ..Default::default()
-        },
-        include_owned: a.include_owned,
-        ..Default::default()
-    };
+    let r = picked(&a.pick, Connection::default());
     let c = KubernetesComponent::new(
         BackupOptions::default(),
         r,
