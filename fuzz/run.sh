@@ -14,7 +14,7 @@ secs=${1:-600}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(pack_header index_file snapshot tree key_slot config blob model gc_files)
+    targets=(pack_header index_file snapshot tree key_slot config blob model gc_files mongo_archive)
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "fuzz/run.sh: installing cargo-fuzz" >&2
