@@ -24,7 +24,7 @@ export RUSTC_BOOTSTRAP=1
 cargo fuzz build -O
 status=0
 for t in "${targets[@]}"; do
-    mkdir -p "corpus/$t" "corpus-new/$t" "artifacts/$t"
+    mkdir -p "corpus/$t" "corpus-new/$t" "artifacts/$t" "regressions/$t"
     log=$(mktemp)
     if cargo fuzz run -O "$t" "corpus-new/$t" "corpus/$t" "regressions/$t" -- \
         -max_total_time="$secs" -rss_limit_mb=2048 -timeout=60 -print_final_stats=1 \
