@@ -27,17 +27,13 @@ pub fn shared_manifests() -> PathBuf {
     p
 }
 
-fn python() -> String {
-    std::env::var("CAIRN_MOTO_PYTHON").unwrap_or_else(|_| "python3".to_string())
-}
-
 impl KubeApi {
     /// Starts a server with these arguments (`--manifests DIR`, `--extras`,
     /// `--configmaps N`, `--forbid PLURAL`, `--never-establish`,
     /// `--expire-continue`: the first continue token is refused with 410,
     /// `--reject KIND`: every apply of that kind is refused with 422).
     pub fn start(args: &[&str]) -> KubeApi {
-        let py = python();
+        let py = crate::test_python();
         assert!(
             crate::python_has(&py, "yaml"),
             "the fixture Kubernetes API server needs Python 3 with PyYAML: run the suite with \

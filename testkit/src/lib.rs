@@ -38,6 +38,12 @@ pub fn wait_for_port(portfile: &std::path::Path, what: &str) -> u16 {
         .unwrap_or_else(|| panic!("{what} wrote no port to {}", portfile.display()))
 }
 
+/// The Python the test fixtures run with: `CAIRN_MOTO_PYTHON` (the test
+/// virtual environment `scripts/test` makes), else `python3`.
+pub fn test_python() -> String {
+    std::env::var("CAIRN_MOTO_PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
 /// Whether `python` can import `module`.
 pub fn python_has(python: &str, module: &str) -> bool {
     std::process::Command::new(python)

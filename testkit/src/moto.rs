@@ -14,16 +14,12 @@ pub struct Moto {
     port: u16,
 }
 
-fn python() -> String {
-    std::env::var("CAIRN_MOTO_PYTHON").unwrap_or_else(|_| "python3".to_string())
-}
-
 impl Moto {
     /// Starts a server; panics with install instructions when moto is
     /// missing. Sets the AWS credential variables tests use (moto accepts
     /// any).
     pub fn start() -> Moto {
-        let py = python();
+        let py = crate::test_python();
         assert!(
             crate::python_has(&py, "moto.server"),
             "the S3 test server is missing: run the suite with scripts/test (it installs it), \

@@ -108,8 +108,13 @@ fn int(d: &Document, key: &str) -> Option<i64> {
 /// terminator.
 pub fn read_prelude(r: &mut impl Read, what: &str) -> Result<Prelude> {
     let mut magic = [0u8; 4];
-    r.read_exact(&mut magic)
-        .map_err(|_| bad(what, "truncated: fewer than 4 bytes"))?;
+    r.read_exact(&mut magic).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => bad(what, "truncated: fewer than 4 bytes"),
+        _ => Error::Source {
+            name: what.to_string(),
+            detail: format!("read failed: {e}"),
+        },
+    })?;
     if magic != MAGIC {
         let hint = match magic {
             [0x1f, 0x8b, ..] => {
@@ -276,8 +281,13 @@ fn size_value(n: i64) -> Bson {
 /// Writes an archive: the prelude first, then each collection's documents.
 pub struct Writer<W: Write> {
     out: W,
-    open: Option<(String, String)>,
+    /// The collection being written, from its first document to its EOF.
+    current: Option<(String, String)>,
+    /// Whether a segment is open (its header written, no terminator yet).
+    in_segment: bool,
+    /// Bytes in the open segment.
     segment: usize,
+    /// CRC of the current collection's documents.
     crc: Crc64,
 }
 
@@ -309,7 +319,8 @@ impl<W: Write> Writer<W> {
         write_all(&mut out, &TERMINATOR)?;
         Ok(Writer {
             out,
-            open: None,
+            current: None,
+            in_segment: false,
             segment: 0,
             crc: Crc64::new(),
         })
@@ -324,21 +335,31 @@ impl<W: Write> Writer<W> {
         )
     }
 
-    /// Adds a document of `db.coll` (collections one after another).
+    /// Refuses a collection other than the one being written.
+    fn enter(&mut self, db: &str, coll: &str) -> Result<()> {
+        match &self.current {
+            Some((d, c)) if d != db || c != coll => Err(Error::internal(format!(
+                "archive writer: {d}.{c} must end before {db}.{coll} begins"
+            ))),
+            Some(_) => Ok(()),
+            None => {
+                self.current = Some((db.to_string(), coll.to_string()));
+                Ok(())
+            }
+        }
+    }
+
+    /// Adds a document of `db.coll` (collections one after another, each
+    /// closed by [`Writer::end`]).
     pub fn doc(&mut self, db: &str, coll: &str, bytes: &[u8]) -> Result<()> {
-        let same = self
-            .open
-            .as_ref()
-            .is_some_and(|(d, c)| d == db && c == coll);
-        if !same || self.segment >= SEGMENT_BYTES {
-            if self.segment > 0 || (self.open.is_some() && same) {
-                write_all(&mut self.out, &TERMINATOR)?;
-            }
-            if !same {
-                self.crc = Crc64::new();
-            }
+        self.enter(db, coll)?;
+        if self.in_segment && self.segment >= SEGMENT_BYTES {
+            write_all(&mut self.out, &TERMINATOR)?;
+            self.in_segment = false;
+        }
+        if !self.in_segment {
             self.header(db, coll, false, 0)?;
-            self.open = Some((db.to_string(), coll.to_string()));
+            self.in_segment = true;
             self.segment = 0;
         }
         self.segment += bytes.len();
@@ -348,22 +369,15 @@ impl<W: Write> Writer<W> {
 
     /// Ends collection `db.coll` with its EOF header; returns its CRC.
     pub fn end(&mut self, db: &str, coll: &str) -> Result<u64> {
-        let same = self
-            .open
-            .as_ref()
-            .is_some_and(|(d, c)| d == db && c == coll);
-        let crc = if same {
-            self.crc.sum()
-        } else {
-            Crc64::new().sum()
-        };
-        if same {
+        self.enter(db, coll)?;
+        if self.in_segment {
             write_all(&mut self.out, &TERMINATOR)?;
         }
+        let crc = self.crc.sum();
         self.header(db, coll, true, crc)?;
         write_all(&mut self.out, &TERMINATOR)?;
-        self.open = None;
-        self.segment = 0;
+        self.current = None;
+        self.in_segment = false;
         self.crc = Crc64::new();
         Ok(crc)
     }
@@ -375,5 +389,82 @@ impl<W: Write> Writer<W> {
             detail: format!("flush failed: {e}"),
         })?;
         Ok(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prelude(names: &[&str]) -> Prelude {
+        Prelude {
+            header: Header {
+                concurrent_collections: 1,
+                server_version: "7.0.14".into(),
+                tool_version: "test".into(),
+            },
+            entries: names
+                .iter()
+                .map(|c| Entry {
+                    db: "d".into(),
+                    collection: c.to_string(),
+                    metadata: "{}".into(),
+                    size: 0,
+                    kind: String::new(),
+                })
+                .collect(),
+        }
+    }
+
+    fn doc_bytes(i: i32, pad: usize) -> Vec<u8> {
+        let mut v = Vec::new();
+        doc! {"_id": i, "p": "x".repeat(pad)}
+            .to_writer(&mut v)
+            .expect("encode");
+        v
+    }
+
+    struct Count(u64);
+
+    impl Sink for Count {
+        fn prelude(&mut self, _: &Prelude) -> Result<()> {
+            Ok(())
+        }
+        fn doc(&mut self, _: &str, _: &[u8]) -> Result<()> {
+            self.0 += 1;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_large_collection_is_cut_into_segments_and_reads_back() {
+        let mut w = Writer::start(Vec::new(), &prelude(&["big", "none"])).expect("start");
+        for i in 0..17 {
+            w.doc("d", "big", &doc_bytes(i, 1 << 20)).expect("doc");
+        }
+        w.end("d", "big").expect("end");
+        assert_eq!(w.end("d", "none").expect("empty"), 0);
+        let bytes = w.finish().expect("finish");
+        let mut header = Vec::new();
+        doc! {"db": "d", "collection": "big", "EOF": false, "CRC": Bson::Int64(0)}
+            .to_writer(&mut header)
+            .expect("encode");
+        let segments = bytes.windows(header.len()).filter(|w| *w == header).count();
+        assert_eq!(segments, 2, "17 MiB in segments of at most 16 MiB");
+        let mut n = Count(0);
+        let counts = read(&bytes[..], "t", &mut n).expect("reads");
+        assert_eq!(n.0, 17);
+        assert_eq!(counts["d.none"], (0, 0, 0));
+    }
+
+    #[test]
+    fn the_writer_refuses_a_collection_before_the_last_one_ended() {
+        let mut w = Writer::start(Vec::new(), &prelude(&["a", "b"])).expect("start");
+        w.doc("d", "a", &doc_bytes(1, 1)).expect("doc");
+        let e = w.doc("d", "b", &doc_bytes(2, 1)).expect_err("refused");
+        assert!(e.to_string().contains("d.a must end before d.b"), "{e}");
+        assert!(w.end("d", "b").is_err());
+        w.end("d", "a").expect("end a");
+        w.end("d", "b").expect("then b");
     }
 }

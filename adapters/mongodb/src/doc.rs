@@ -59,13 +59,7 @@ pub fn read_item(r: &mut impl Read, what: &str) -> Result<Item> {
     if len == TERMINATOR {
         return Ok(Item::Terminator);
     }
-    let size = u32::from_le_bytes(len) as usize;
-    if !(MIN_DOC..=MAX_DOC).contains(&size) {
-        return Err(Error::corrupt(
-            what,
-            format!("a document claims {size} bytes (a BSON document has {MIN_DOC} to {MAX_DOC})"),
-        ));
-    }
+    let size = claimed_size(len, what)?;
     let mut doc = vec![0u8; size];
     doc[..4].copy_from_slice(&len);
     let got = fill(r, &mut doc[4..]).map_err(io)?;
@@ -77,6 +71,19 @@ pub fn read_item(r: &mut impl Read, what: &str) -> Result<Item> {
     }
     check(&doc).map_err(|d| Error::corrupt(what, d))?;
     Ok(Item::Doc(doc))
+}
+
+/// The size a document's first four bytes claim, if a document can be
+/// that large.
+fn claimed_size(len: [u8; 4], what: &str) -> Result<usize> {
+    let size = u32::from_le_bytes(len) as usize;
+    if !(MIN_DOC..=MAX_DOC).contains(&size) {
+        return Err(Error::corrupt(
+            what,
+            format!("a document claims {size} bytes (a BSON document has {MIN_DOC} to {MAX_DOC})"),
+        ));
+    }
+    Ok(size)
 }
 
 fn truncated(what: &str, detail: String) -> Error {
@@ -134,14 +141,8 @@ impl<F: FnMut(Vec<u8>) -> Result<()>> Splitter<F> {
     fn drain(&mut self) -> Result<()> {
         let mut at = 0;
         while self.buf.len() - at >= 4 {
-            let len = &self.buf[at..at + 4];
-            let size = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
-            if !(MIN_DOC..=MAX_DOC).contains(&size) {
-                return Err(Error::corrupt(
-                    &self.what,
-                    format!("a document claims {size} bytes"),
-                ));
-            }
+            let b = &self.buf[at..at + 4];
+            let size = claimed_size([b[0], b[1], b[2], b[3]], &self.what)?;
             if self.buf.len() - at < size {
                 break;
             }
@@ -167,11 +168,6 @@ impl<F: FnMut(Vec<u8>) -> Result<()>> Splitter<F> {
             ));
         }
         Ok(())
-    }
-
-    /// The error that stopped the writes, if any.
-    pub fn take_error(&mut self) -> Option<Error> {
-        self.failed.take()
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn python() -> String {
-    let py = std::env::var("CAIRN_MOTO_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let py = cairn_testkit::test_python();
     assert!(
         cairn_testkit::python_has(&py, "bson"),
         "these tests need Python 3 with pymongo (its bson module): run the suite with \
