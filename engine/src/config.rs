@@ -13,6 +13,19 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const PROFILE_FILES: &str = "files";
 /// Name of the chunking profile used for database dumps.
 pub const PROFILE_DATABASE: &str = "database";
+/// Name of the chunking profile used for streams of small records (a
+/// MongoDB collection's documents). Repositories made before it existed
+/// lack it: its users fall back to [`PROFILE_DATABASE`].
+pub const PROFILE_DOCUMENTS: &str = "documents";
+
+/// The chunking profiles a new repository gets.
+pub fn default_profiles() -> BTreeMap<String, ChunkerParams> {
+    let mut profiles = BTreeMap::new();
+    profiles.insert(PROFILE_FILES.to_string(), ChunkerParams::files());
+    profiles.insert(PROFILE_DATABASE.to_string(), ChunkerParams::database());
+    profiles.insert(PROFILE_DOCUMENTS.to_string(), ChunkerParams::documents());
+    profiles
+}
 
 /// Feature flags a reader must understand to open the repository.
 pub const KNOWN_FEATURES: &[&str] = &[];
@@ -41,9 +54,7 @@ pub struct Config {
 impl Config {
     /// A new config with the default profiles.
     pub fn new(chunking_secret: ChunkingSecret) -> Self {
-        let mut profiles = BTreeMap::new();
-        profiles.insert(PROFILE_FILES.to_string(), ChunkerParams::files());
-        profiles.insert(PROFILE_DATABASE.to_string(), ChunkerParams::database());
+        let profiles = default_profiles();
         Config {
             version: FORMAT_VERSION,
             id: RepoId(crate::id::random_bytes()),

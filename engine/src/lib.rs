@@ -80,7 +80,7 @@ pub use backend::{
 #[cfg(feature = "s3")]
 pub use backend::{parse_s3_url, s3_store, S3Options};
 pub use chunker::ChunkerParams;
-pub use config::{Config, PROFILE_DATABASE, PROFILE_FILES};
+pub use config::{default_profiles, Config, PROFILE_DATABASE, PROFILE_DOCUMENTS, PROFILE_FILES};
 pub use crypto::Argon2Params;
 pub use error::{BoxError, Error, Result};
 pub use exclude::{ExcludeRules, Excludes, CACHEDIR_TAG_SIGNATURE, SEED_TEMP_EXCLUDES};

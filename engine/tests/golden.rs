@@ -94,6 +94,53 @@ fn config_bytes() {
     golden("Config", hex_of(&c), CONFIG);
 }
 
+/// A new repository's profiles: the "documents" profile was added on
+/// 2026-12-03 (the MongoDB adapter's document streams).
+#[test]
+fn default_profiles_of_a_new_repository() {
+    let p = cairn::default_profiles();
+    let sizes: Vec<(&str, u32, u32, u32)> = p
+        .iter()
+        .map(|(k, c)| (k.as_str(), c.min_size, c.avg_size, c.max_size))
+        .collect();
+    assert_eq!(
+        sizes,
+        [
+            ("database", 4096, 16384, 65536),
+            ("documents", 512, 2048, 8192),
+            ("files", 524288, 1048576, 8388608),
+        ]
+    );
+    let c = Config {
+        version: 1,
+        id: RepoId([1; 32]),
+        features: vec![],
+        chunking_secret: ChunkingSecret([2; 32]),
+        profiles: p,
+        compression_level: 3,
+        pack_size: 16 << 20,
+        append_only: false,
+    };
+    golden(
+        "Config with the documents profile",
+        hex_of(&c),
+        CONFIG_DOCUMENTS,
+    );
+}
+
+/// A config written before the "documents" profile existed still decodes;
+/// asking it for that profile is a clear error (its users fall back to
+/// "database").
+#[test]
+fn a_config_without_the_documents_profile_still_reads() {
+    let bytes = hex::decode(CONFIG).expect("hex");
+    let c: Config = envelope::decode(&bytes, "config").expect("decode");
+    assert_eq!(c.profiles.len(), 2);
+    assert!(c.profile("database").is_ok());
+    let e = c.profile("documents").expect_err("no documents profile");
+    assert!(e.to_string().contains("database, files"), "{e}");
+}
+
 #[test]
 fn key_slot_bytes() {
     let k = KeySlot {
@@ -314,6 +361,7 @@ fn tree_v2_bytes() {
 }
 
 const CONFIG: &str = "0101010101010101010101010101010101010101010101010101010101010101010002020202020202020202020202020202020202020202020202020202020202020208646174616261736580208080018080040566696c657380802080804080808004068080800800";
+const CONFIG_DOCUMENTS: &str = "01010101010101010101010101010101010101010101010101010101010101010100020202020202020202020202020202020202020202020202020202020202020203086461746162617365802080800180800409646f63756d656e74738004801080400566696c657380802080804080808004068080800800";
 const KEY_SLOT_FILE: &str = "43524e4b030000000000808004030103030303030303030303030303030303480404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404048080d0e2c6bfce972f03646231036f70730120b970211dd5248b1fb8c6c79dab55477114a6633d185b30c0c94a17aacf88c2";
 const KEY_SLOT: &str = "0000808004030103030303030303030303030303030303480404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404040404048080d0e2c6bfce972f03646231036f707301";
 const INDEX: &str = "01050505050505050505050505050505050505050505050505050505050505050501060606060606060606060606060606060606060606060606060606060606060600d4808008010707070707070707070707070707070707070707070707070707070707070707ac02f0a204808040";

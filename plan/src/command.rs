@@ -85,11 +85,15 @@ pub fn from_settings(s: &mut Table, r: &mut Table) -> Result<Arc<dyn Component>>
     c.check_stream_name().map_err(|e| s.error(e))?;
     c.profile = s.str("profile")?;
     if let Some(p) = &c.profile {
-        if p != cairn::PROFILE_DATABASE && p != cairn::PROFILE_FILES {
+        let known = [
+            cairn::PROFILE_DATABASE,
+            cairn::PROFILE_FILES,
+            cairn::PROFILE_DOCUMENTS,
+        ];
+        if !known.contains(&p.as_str()) {
             return Err(s.error(format!(
-                "profile must be {} or {}, not {p:?}",
-                cairn::PROFILE_DATABASE,
-                cairn::PROFILE_FILES
+                "profile must be one of {}, not {p:?}",
+                known.join(", ")
             )));
         }
     }

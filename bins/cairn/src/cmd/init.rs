@@ -13,15 +13,7 @@ pub fn run(g: &Global, a: &InitArgs) -> Result<ExitCode> {
         None => context::init_secret()?,
     };
     let backend = cairn::open_backend(&loc, &g.backend_options(true))?;
-    let mut profiles = std::collections::BTreeMap::new();
-    profiles.insert(
-        cairn::PROFILE_FILES.to_string(),
-        cairn::ChunkerParams::files(),
-    );
-    profiles.insert(
-        cairn::PROFILE_DATABASE.to_string(),
-        cairn::ChunkerParams::database(),
-    );
+    let mut profiles = cairn::default_profiles();
     let custom = |kib: u32| {
         let avg = kib.saturating_mul(1024);
         cairn::ChunkerParams {
