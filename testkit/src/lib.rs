@@ -8,6 +8,7 @@
 pub mod crashfs;
 pub mod faultproxy;
 mod kubeapi;
+mod mongod;
 mod moto;
 mod pg;
 pub mod prom;
@@ -16,6 +17,7 @@ mod redis;
 pub use crashfs::CrashFs;
 pub use faultproxy::{Fault, FaultMix, FaultProxy};
 pub use kubeapi::{shared_manifests, KubeApi};
+pub use mongod::{mongo_archive, mongo_python, Mongod};
 pub use moto::Moto;
 pub use pg::Pg;
 pub use redis::Redis;

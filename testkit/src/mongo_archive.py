@@ -20,7 +20,8 @@ Usage (the venv's python, with pymongo's bson):
       --all-types collection: documents built from raw bytes that hold every
       BSON element type). Segments hold at most N documents (default 1000);
       --interleave writes the collections' segments round-robin, each EOF
-      right after that collection's last segment. Views get metadata only.
+      right after that collection's last segment. Views get metadata and an
+      EOF with no segment, as mongodump writes them.
       Prints nothing on success.
 
   mongo_archive.py read ARCHIVE [--json OUT.json]
@@ -780,7 +781,10 @@ def build_archive(collections, segment_docs=1000, interleave=False,
     def eof(c):
         return [_ns_header(c.db, c.name, True, to_signed64(crc64(b"".join(c.docs)))), TERMINATOR]
 
-    with_data = [c for c in collections if c.type != "view"]
+    # Views too get their (empty) namespace's EOF: mongorestore creates a
+    # view from an archive when that EOF arrives (mongo-tools opens every
+    # intent's BSON file in archive mode, a view's included).
+    with_data = list(collections)
     for c in collections:
         if c.type == "view" and c.docs:
             raise ValueError(f"view {c.ns} has documents")
@@ -1148,7 +1152,7 @@ def selftest():
                 check("size", e["size"] == len(joined))
                 want_segs = 0 if coll.type == "view" else -(-len(coll.docs) // seg)
                 check("segments", e["segments"] == want_segs, f"{coll.ns} {e['segments']} {want_segs}")
-                check("eof", e["eof"] == (coll.type != "view"))
+                check("eof", e["eof"])
                 check("metadata", e["metadata"] == json.loads(coll.metadata_text()))
                 kept = read_archive(arc, keep=(coll.db, coll.name))["kept"]
                 check("bson-file bytes", kept == joined)
