@@ -612,6 +612,9 @@ pub enum BackupSource {
     /// Back up a cluster's resources and CRDs through the Kubernetes API,
     /// one object per file.
     Kubernetes(KubeBackupArgs),
+    /// Back up MongoDB collections through the driver, all at one cluster
+    /// time (or an existing mongodump archive with --archive).
+    Mongodb(MongoBackupArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -624,6 +627,84 @@ pub enum RestoreTarget {
     /// Apply a Kubernetes backup with server-side apply, CRDs first (or
     /// print the order, or write YAML files for kubectl).
     Kubernetes(KubeRestoreArgs),
+    /// Restore a MongoDB backup into a server: collections with their
+    /// options, documents, then indexes; views last.
+    Mongodb(MongoRestoreArgs),
+}
+
+/// Which collections a MongoDB backup, restore or dump takes.
+#[derive(Args, Debug)]
+pub struct MongoPickArgs {
+    /// Only these databases (repeatable or comma-separated; a backup
+    /// otherwise takes every one but admin, config and local).
+    #[arg(short = 'd', long = "db", value_delimiter = ',')]
+    pub databases: Vec<String>,
+    /// Leave these databases out.
+    #[arg(long = "exclude-db", value_delimiter = ',')]
+    pub exclude_databases: Vec<String>,
+    /// Only these collections: NAME (in any selected database) or DB.NAME.
+    #[arg(short = 'c', long = "collection", value_delimiter = ',')]
+    pub collections: Vec<String>,
+    /// Leave these collections out (NAME or DB.NAME).
+    #[arg(long = "exclude-collection", value_delimiter = ',')]
+    pub exclude_collections: Vec<String>,
+    /// Leave out collections whose name starts with PREFIX.
+    #[arg(long = "exclude-collections-with-prefix", value_name = "PREFIX")]
+    pub exclude_prefixes: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct MongoBackupArgs {
+    /// Connection string (hosts, replicaSet, authSource, tls, ...).
+    #[arg(long, default_value = cairn_mongodb::DEFAULT_URI, conflicts_with = "archive")]
+    pub uri: String,
+    #[command(flatten)]
+    pub pick: MongoPickArgs,
+    /// Read each collection at its own time: a standalone server cannot
+    /// serve the snapshot reads that put every collection at one time.
+    #[arg(long)]
+    pub no_snapshot: bool,
+    /// Documents per batch.
+    #[arg(long, default_value_t = cairn_mongodb::DEFAULT_BATCH)]
+    pub batch_size: u32,
+    /// Back up this mongodump archive (`mongodump --archive`, not
+    /// --gzip; `-` reads standard input) instead of a server.
+    #[arg(long, value_name = "FILE")]
+    pub archive: Option<PathBuf>,
+    /// Where an archive's collections are spooled while it is read
+    /// (default: the temporary directory).
+    #[arg(long, value_name = "DIR", requires = "archive")]
+    pub spool_dir: Option<PathBuf>,
+    /// Tag the snapshot (repeatable).
+    #[arg(long)]
+    pub tag: Vec<String>,
+    /// Host name to record.
+    #[arg(long)]
+    pub host: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct MongoRestoreArgs {
+    /// Snapshot id, prefix, or "latest".
+    pub snapshot: String,
+    /// Connection string of the server restored into.
+    #[arg(long, default_value = cairn_mongodb::DEFAULT_URI)]
+    pub uri: String,
+    #[command(flatten)]
+    pub pick: MongoPickArgs,
+    /// Drop each collection before restoring it.
+    #[arg(long)]
+    pub drop: bool,
+    /// Rename: a namespace pattern with `*` (app.*), paired with --ns-to
+    /// (repeatable).
+    #[arg(long = "ns-from", value_name = "PATTERN")]
+    pub ns_from: Vec<String>,
+    /// The new names (scratch_app.*), one per --ns-from.
+    #[arg(long = "ns-to", value_name = "PATTERN")]
+    pub ns_to: Vec<String>,
+    /// Build no index but _id's.
+    #[arg(long)]
+    pub no_indexes: bool,
 }
 
 /// How to reach a cluster.
@@ -1174,6 +1255,19 @@ pub enum DumpFormat {
     /// in restore order (CRDs under DIR/0-crds, the rest under
     /// DIR/1-objects).
     Kubernetes(KubeDumpArgs),
+    /// A MongoDB backup as a mongodump archive for `mongorestore
+    /// --archive=FILE`.
+    Mongodb(MongoDumpArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct MongoDumpArgs {
+    /// Snapshot id, prefix, or "latest".
+    pub snapshot: String,
+    /// The archive file (created or replaced).
+    pub archive: PathBuf,
+    #[command(flatten)]
+    pub pick: MongoPickArgs,
 }
 
 #[derive(Args, Debug)]

@@ -8,7 +8,8 @@ pub fn registry() -> Registry {
         .register("postgres", cairn_postgres::from_settings)
         .register("postgres-base", cairn_postgres::pitr::from_settings)
         .register("keycloak", cairn_keycloak::from_settings)
-        .register("kubernetes", cairn_kubernetes::from_settings);
+        .register("kubernetes", cairn_kubernetes::from_settings)
+        .register("mongodb", cairn_mongodb::from_settings);
     #[cfg(feature = "s3")]
     let r = r.register("s3", cairn_s3::from_settings);
     #[cfg(not(feature = "s3"))]

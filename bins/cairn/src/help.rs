@@ -58,6 +58,8 @@ Examples:
   cairn backup --stdin-from-command --stdin-name shop.dump -- pg_dump -Fc shop
   cairn backup postgres --all-databases
   cairn backup kubernetes --kubeconfig ~/.kube/config --exclude-namespace kube-system
+  cairn backup mongodb --uri 'mongodb://backup@db:27017/?replicaSet=rs0' --exclude-db scratch
+  mongodump --archive --oplog | cairn backup mongodb --archive -
 
 Exit codes: 0 stored; 3 snapshot stored, but some files could not be read or
 changed while read; 10 no repository; 12 wrong key; 130 interrupted (nothing
@@ -81,6 +83,7 @@ Examples:
   cairn restore 1a2b3c4d --target /tmp/r --include '*.conf' --exclude '*.bak' --verify
   cairn restore kubernetes latest --dry-run --namespace stoa-system
   cairn restore kubernetes latest --to-yaml /tmp/k8s   # files for kubectl apply -f
+  cairn restore mongodb latest --uri mongodb://db:27017 --ns-from 'app.*' --ns-to 'app_copy.*'
 
 Exit codes: 0 restored; 3 some entries or metadata could not be restored
 (listed); 4 damaged data (the affected files are named); 1 failed.",
@@ -92,6 +95,7 @@ Examples:
   cairn dump latest shop.dump | pg_restore -d shop
   cairn dump latest /srv/www > www.tar         # a directory is a tar stream
   cairn dump kubernetes latest /tmp/k8s        # YAML files for kubectl apply -f
+  cairn dump mongodb latest app.archive        # mongorestore --archive=app.archive
 
 Exit codes: 0; 1 no such path; 4 damaged data.",
     ),

@@ -400,17 +400,17 @@ fn bad_plan_files_are_refused_with_line_and_column() {
             stderr(&o)
         );
     }
-    // A kind whose adapter is not built parses, and refuses to run: no
-    // silent skip, nothing written.
+    // A component whose server cannot be reached fails the run, named,
+    // and writes nothing of its own.
     rig.write(&format!(
-        "{}[[component]]\nname = \"mongo\"\nkind = \"mongodb\"\n[component.settings]\nuri = \"mongodb://x\"\n",
+        "{}[[component]]\nname = \"mongo\"\nkind = \"mongodb\"\n[component.settings]\nuri = \"mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300\"\n",
         files_component("content", "src")
     ));
     assert_code(&rig.plan(&["validate"]), 0);
-    let o = rig.plan(&["run"]);
-    assert_code(&o, 1);
+    let o = rig.plan(&["run", "--only", "mongo"]);
+    assert_code(&o, 5);
     assert!(
-        stderr(&o).contains("mongo (mongodb) needs the MongoDB adapter (issue #21)"),
+        stderr(&o).contains("mongo: failed: source mongodb hello failed"),
         "{}",
         stderr(&o)
     );

@@ -13,6 +13,7 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<ExitCode> {
         #[cfg(feature = "s3")]
         Some(crate::cli::BackupSource::S3(s)) => return super::s3::backup(g, s),
         Some(crate::cli::BackupSource::Kubernetes(k)) => return super::kubernetes::backup(g, k),
+        Some(crate::cli::BackupSource::Mongodb(m)) => return super::mongodb::backup(g, m),
         None => {}
     }
     let streams = streams(a)?;

@@ -22,6 +22,7 @@ pub fn backup(
         "postgres-base" => "backup postgres-base",
         "s3" => "backup s3",
         "kubernetes" => "backup kubernetes",
+        "mongodb" => "backup mongodb",
         _ => "backup",
     };
     let reporter = progress::Reporter::start(label, g.json, g.quiet);

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 pub fn run(g: &Global, a: &DumpArgs) -> Result<ExitCode> {
     match &a.format {
         Some(crate::cli::DumpFormat::Kubernetes(k)) => return super::kubernetes::dump(g, k),
+        Some(crate::cli::DumpFormat::Mongodb(m)) => return super::mongodb::dump(g, m),
         None => {}
     }
     let (Some(snapshot), Some(path)) = (&a.snapshot, &a.path) else {

@@ -15,6 +15,7 @@ mod init;
 mod key;
 mod kubernetes;
 mod ls;
+mod mongodb;
 #[cfg(feature = "mount")]
 mod mount;
 mod plan;

@@ -12,6 +12,7 @@ pub fn run(g: &Global, a: &RestoreArgs) -> Result<ExitCode> {
         #[cfg(feature = "s3")]
         Some(crate::cli::RestoreTarget::S3(s)) => return super::s3::restore(g, s),
         Some(crate::cli::RestoreTarget::Kubernetes(k)) => return super::kubernetes::restore(g, k),
+        Some(crate::cli::RestoreTarget::Mongodb(m)) => return super::mongodb::restore(g, m),
         None => {}
     }
     let (Some(snapshot), Some(target)) = (&a.snapshot, &a.target) else {
