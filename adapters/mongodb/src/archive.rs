@@ -68,6 +68,11 @@ pub trait Sink {
     fn prelude(&mut self, p: &Prelude) -> Result<()>;
     /// One document of namespace `ns` (`db.collection`).
     fn doc(&mut self, ns: &str, bytes: &[u8]) -> Result<()>;
+    /// Namespace `ns` ended: its EOF arrived and its CRC matched.
+    fn end(&mut self, ns: &str) -> Result<()> {
+        let _ = ns;
+        Ok(())
+    }
 }
 
 /// What a whole archive held, per namespace: documents, bytes and CRC
@@ -221,7 +226,10 @@ pub fn read(mut r: impl Read, what: &str, sink: &mut dyn Sink) -> Result<Counts>
             }
             n.done = true;
             match read_item(&mut r, what)? {
-                Item::Terminator => continue,
+                Item::Terminator => {
+                    sink.end(&name)?;
+                    continue;
+                }
                 _ => {
                     return Err(bad(
                         what,
@@ -442,6 +450,27 @@ mod tests {
             self.0 += 1;
             Ok(())
         }
+    }
+
+    /// Archives of older mongodump versions have no EOF for a view; a
+    /// collection without one is still a truncation.
+    #[test]
+    fn a_view_may_lack_its_eof_and_a_collection_may_not() {
+        let mut p = prelude(&["coll", "v"]);
+        p.entries[1].kind = "view".into();
+        let mut w = Writer::start(Vec::new(), &p).expect("start");
+        w.doc("d", "coll", &doc_bytes(1, 3)).expect("doc");
+        w.end("d", "coll").expect("end");
+        let bytes = w.finish().expect("finish");
+        let mut n = Count(0);
+        read(&bytes[..], "t", &mut n).expect("a view without its EOF reads");
+        assert_eq!(n.0, 1);
+        p.entries[1].kind = String::new();
+        let mut w = Writer::start(Vec::new(), &p).expect("start");
+        w.end("d", "coll").expect("end");
+        let bytes = w.finish().expect("finish");
+        let e = read(&bytes[..], "t", &mut Count(0)).expect_err("no EOF");
+        assert!(e.to_string().contains("d.v has no EOF"), "{e}");
     }
 
     #[test]

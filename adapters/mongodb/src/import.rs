@@ -2,6 +2,13 @@
 //! collections possibly interleaved): it is parsed and checked whole, each
 //! collection spooled to its own file, then stored as the same streams a
 //! backup through the driver writes.
+//!
+//! A spool file is open for writing only between a collection's first
+//! document and its EOF (mongodump interleaves a few collections at a
+//! time), and for reading only while its stream is stored: an archive of
+//! thousands of collections needs a handful of descriptors, not thousands.
+//! Every spool file is removed once its stream opened it, or when the
+//! backup ends, whichever comes first.
 
 use crate::archive::{read, Prelude, Sink};
 use crate::counter::Counter;
@@ -14,55 +21,106 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Whether a prelude entry is mongodump's oplog (`--oplog`).
 pub fn is_oplog(db: &str, coll: &str) -> bool {
     db.is_empty() && coll == "oplog"
 }
 
+/// Spool files not yet removed; removed when the last holder goes.
+#[derive(Default)]
+struct Leftovers(Mutex<Vec<PathBuf>>);
+
+impl Leftovers {
+    fn add(&self, p: &Path) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(p.to_path_buf());
+        }
+    }
+
+    fn remove(&self, p: &Path) {
+        let _ = std::fs::remove_file(p);
+        if let Ok(mut v) = self.0.lock() {
+            v.retain(|x| x != p);
+        }
+    }
+}
+
+impl Drop for Leftovers {
+    fn drop(&mut self) {
+        if let Ok(v) = self.0.lock() {
+            for p in v.iter() {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+}
+
+/// One collection's spool.
+struct Spooled {
+    path: PathBuf,
+    writer: Option<BufWriter<File>>,
+    counter: Counter,
+}
+
+impl Spooled {
+    fn close(&mut self) -> Result<()> {
+        if let Some(w) = self.writer.take() {
+            w.into_inner()
+                .map_err(|e| Error::io(&self.path, e.into_error()))?;
+        }
+        Ok(())
+    }
+}
+
 struct Spool {
     dir: PathBuf,
     selection: Selection,
     prelude: Option<Prelude>,
-    files: BTreeMap<String, (PathBuf, BufWriter<File>, Counter)>,
-}
-
-impl Spool {
-    fn taken(&self, db: &str, coll: &str) -> bool {
-        is_oplog(db, coll) || self.selection.takes(db, coll)
-    }
+    files: BTreeMap<String, Spooled>,
+    leftovers: Arc<Leftovers>,
 }
 
 impl Sink for Spool {
     fn prelude(&mut self, p: &Prelude) -> Result<()> {
         for (n, e) in p.entries.iter().enumerate() {
-            if !self.taken(&e.db, &e.collection) {
+            if !is_oplog(&e.db, &e.collection) && !self.selection.takes(&e.db, &e.collection) {
                 continue;
             }
-            let path = self
-                .dir
-                .join(format!("cairn-mongo-spool-{}-{n}", std::process::id()));
-            let f = File::create(&path).map_err(|e| Error::io(&path, e))?;
-            self.files
-                .insert(e.ns(), (path, BufWriter::new(f), Counter::default()));
+            let name = format!("cairn-mongo-spool-{}-{n}", std::process::id());
+            let s = Spooled {
+                path: self.dir.join(name),
+                writer: None,
+                counter: Counter::default(),
+            };
+            self.files.insert(e.ns(), s);
         }
         self.prelude = Some(p.clone());
         Ok(())
     }
 
     fn doc(&mut self, ns: &str, bytes: &[u8]) -> Result<()> {
-        if let Some((path, w, c)) = self.files.get_mut(ns) {
-            w.write_all(bytes).map_err(|e| Error::io(path.clone(), e))?;
-            c.add(bytes);
-        }
+        let Some(s) = self.files.get_mut(ns) else {
+            return Ok(());
+        };
+        let w = match &mut s.writer {
+            Some(w) => w,
+            None => {
+                let f = File::create(&s.path).map_err(|e| Error::io(&s.path, e))?;
+                self.leftovers.add(&s.path);
+                s.writer.insert(BufWriter::new(f))
+            }
+        };
+        w.write_all(bytes).map_err(|e| Error::io(&s.path, e))?;
+        s.counter.add(bytes);
         Ok(())
     }
-}
 
-impl Drop for Spool {
-    fn drop(&mut self) {
-        for (path, _, _) in self.files.values() {
-            let _ = std::fs::remove_file(path);
+    fn end(&mut self, ns: &str) -> Result<()> {
+        match self.files.get_mut(ns) {
+            Some(s) => s.close(),
+            None => Ok(()),
         }
     }
 }
@@ -108,6 +166,26 @@ fn damaged_input(e: Error) -> Error {
     }
 }
 
+/// The stream of a spooled collection's documents, opened (and its spool
+/// file removed) when it is stored.
+fn data_stream(
+    name: String,
+    s: &Spooled,
+    leftovers: &Arc<Leftovers>,
+    profile: &'static str,
+) -> StreamSource {
+    let (path, empty, leftovers) = (s.path.clone(), s.counter.docs() == 0, leftovers.clone());
+    StreamSource::lazy(name, move || {
+        if empty {
+            return Ok(Box::new(std::io::empty()) as Box<dyn Read + Send>);
+        }
+        let f = File::open(&path).map_err(|e| Error::io(&path, e))?;
+        leftovers.remove(&path);
+        Ok(Box::new(std::io::BufReader::new(f)) as Box<dyn Read + Send>)
+    })
+    .with_profile(profile)
+}
+
 /// Reads a whole archive from `input`, spooling under `dir`.
 pub fn import(
     input: impl Read,
@@ -116,34 +194,27 @@ pub fn import(
     sel: &Selection,
     profile: &'static str,
 ) -> Result<Imported> {
+    let leftovers = Arc::new(Leftovers::default());
     let mut spool = Spool {
         dir: dir.to_path_buf(),
         selection: sel.clone(),
         prelude: None,
         files: BTreeMap::new(),
+        leftovers: leftovers.clone(),
     };
     read(input, what, &mut spool).map_err(damaged_input)?;
-    let prelude = spool.prelude.take().unwrap_or_else(|| Prelude {
-        header: crate::archive::Header {
-            concurrent_collections: 0,
-            server_version: String::new(),
-            tool_version: String::new(),
-        },
-        entries: Vec::new(),
-    });
+    let prelude = spool
+        .prelude
+        .take()
+        .ok_or_else(|| Error::internal("archive read without a prelude"))?;
     let mut streams = Vec::new();
     let mut collections = Vec::new();
     for e in &prelude.entries {
-        let Some((path, w, counter)) = spool.files.remove(&e.ns()) else {
+        let Some(s) = spool.files.get_mut(&e.ns()) else {
             continue;
         };
+        s.close()?;
         let meta = meta_of(e)?;
-        let f = w
-            .into_inner()
-            .map_err(|err| Error::io(&path, err.into_error()))?;
-        f.sync_all().map_err(|err| Error::io(&path, err))?;
-        let reader = File::open(&path).map_err(|err| Error::io(&path, err))?;
-        let _ = std::fs::remove_file(&path);
         let kind = match meta.kind.as_str() {
             "" => "collection".to_string(),
             k => k.to_string(),
@@ -153,12 +224,10 @@ pub fn import(
             std::io::Cursor::new(meta.to_json().into_bytes()),
         ));
         if kind != "view" {
-            streams.push(
-                StreamSource::from_reader(data_path(&e.db, &e.collection), reader)
-                    .with_profile(profile),
-            );
+            let name = data_path(&e.db, &e.collection);
+            streams.push(data_stream(name, s, &leftovers, profile));
         }
-        collections.push(counter.stored(&e.db, &e.collection, &kind));
+        collections.push(s.counter.stored(&e.db, &e.collection, &kind));
     }
     let index = Index {
         format: FORMAT,

@@ -330,6 +330,20 @@ fn a_dump_is_an_archive_the_independent_reader_accepts() {
     }
 }
 
+/// Spool files in `dir`.
+fn spooled(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("cairn-mongo-spool")
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
 #[test]
 fn an_interleaved_mongodump_archive_is_stored_per_collection_and_dumped_again() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -375,16 +389,7 @@ fn an_interleaved_mongodump_archive_is_stored_per_collection_and_dumped_again() 
             .expect("stored");
         assert_eq!(got, std::fs::read(&want).expect("want"), "app.{coll}");
     }
-    let spooled: Vec<_> = std::fs::read_dir(dir.path())
-        .expect("dir")
-        .filter_map(|e| e.ok())
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with("cairn-mongo-spool")
-        })
-        .collect();
-    assert!(spooled.is_empty(), "spool files left: {spooled:?}");
+    assert!(spooled(dir.path()).is_empty(), "spool files left");
     // Dumped again, the independent reader finds the same collections.
     let out = dir.path().join("out.archive");
     let d = component(
@@ -424,6 +429,10 @@ fn an_interleaved_mongodump_archive_is_stored_per_collection_and_dumped_again() 
     let e = backup(&repo, &c).expect_err("truncated");
     assert!(e.to_string().contains("cut.archive"), "{e}");
     assert_eq!(repo.snapshots().expect("list").len(), before);
+    assert!(
+        spooled(dir.path()).is_empty(),
+        "spool files left after a failure"
+    );
 }
 
 #[test]
