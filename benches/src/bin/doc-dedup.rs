@@ -11,8 +11,11 @@
 //! stored and what it stored after compression with its trees, each
 //! against the changed bytes, and the chunk count of the first backup.
 //!
-//! Usage: cargo run --release -p cairn-benches --bin doc-dedup [DOCS] [SEED]
-//! (default 200000 documents, seed 1).
+//! Usage: cargo run -p cairn-benches --bin doc-dedup [DOCS] [SEED] [--write DIR]
+//! (default 200000 documents, seed 1). With `--write DIR` it writes the two
+//! versions (`DIR/v1.bson`, `DIR/v2.bson`) and the changed byte count
+//! (`DIR/changed-bytes`) for `benches/doc-dedup.sh` to give the peers, and
+//! backs nothing up. The figures are byte counts, the same in any build.
 
 use bson::{doc, oid::ObjectId, Document};
 use cairn::{
@@ -103,6 +106,14 @@ fn main() {
         changed.push(d);
     }
     let (first, second) = (bytes(&docs), bytes(&changed));
+    if let Some(i) = args.iter().position(|a| a == "--write") {
+        let dir = std::path::PathBuf::from(args.get(i + 1).expect("--write DIR"));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(dir.join("v1.bson"), &first).expect("write v1");
+        std::fs::write(dir.join("v2.bson"), &second).expect("write v2");
+        std::fs::write(dir.join("changed-bytes"), changed_bytes.to_string()).expect("write");
+        return;
+    }
     println!(
         "{n} documents, {} bytes; 1% changed and 0.1% appended: {changed_bytes} bytes",
         first.len()
