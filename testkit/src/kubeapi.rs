@@ -5,7 +5,7 @@
 //! server-side apply in the real response shapes and records every request.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 /// A running fixture server.
 pub struct KubeApi {
@@ -45,24 +45,18 @@ impl KubeApi {
             .expect("tmp");
         let script = dir.path().join("kubeapi.py");
         std::fs::write(&script, include_str!("kubeapi.py")).expect("write kubeapi.py");
-        let portfile = dir.path().join("port");
-        let child = Command::new(&py)
-            .arg(&script)
-            .arg("--port-file")
-            .arg(&portfile)
-            .arg("--record")
-            .arg(dir.path().join("requests.jsonl"))
-            .args(args)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start the fixture Kubernetes API server");
-        let mut k = KubeApi {
+        let (child, port) = crate::spawn_fixture(
+            &py,
+            &script,
+            dir.path(),
+            args,
+            "the fixture Kubernetes API server",
+        );
+        let k = KubeApi {
             child,
             dir,
-            url: String::new(),
+            url: format!("http://127.0.0.1:{port}"),
         };
-        let port = crate::wait_for_port(&portfile, "the fixture Kubernetes API server");
-        k.url = format!("http://127.0.0.1:{port}");
         std::fs::write(k.kubeconfig(), k.kubeconfig_text()).expect("write kubeconfig");
         k
     }

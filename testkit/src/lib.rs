@@ -22,6 +22,30 @@ pub use moto::Moto;
 pub use pg::Pg;
 pub use redis::Redis;
 
+/// Starts a Python fixture server `script` (in `dir`) with `--port-file`
+/// and `--record DIR/requests.jsonl` before `args`, and waits for its
+/// port; `what` names it in panics.
+pub fn spawn_fixture(
+    python: &str,
+    script: &std::path::Path,
+    dir: &std::path::Path,
+    args: &[&str],
+    what: &str,
+) -> (std::process::Child, u16) {
+    let portfile = dir.join("port");
+    let child = std::process::Command::new(python)
+        .arg(script)
+        .arg("--port-file")
+        .arg(&portfile)
+        .arg("--record")
+        .arg(dir.join("requests.jsonl"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {what}: {e}"));
+    (child, wait_for_port(&portfile, what))
+}
+
 /// Reads the port a test server wrote to `portfile` (it writes a
 /// temporary file and renames it, so the content is whole), waiting up to
 /// 20 s; panics naming `what` if it never appears.

@@ -6,7 +6,7 @@
 //! a real mongod 7.0, and records every command.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 /// A running fake server.
 pub struct Mongod {
@@ -71,27 +71,14 @@ impl Mongod {
             .tempdir()
             .expect("tmp");
         let script = scripts(dir.path());
-        let portfile = dir.path().join("port");
-        let child = Command::new(&py)
-            .arg(&script)
-            .arg("--port-file")
-            .arg(&portfile)
-            .arg("--record")
-            .arg(dir.path().join("requests.jsonl"))
-            .arg("--state")
-            .arg(dir.path().join("state.json"))
-            .args(args)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start the fake MongoDB server");
-        let mut m = Mongod {
-            child,
-            dir,
-            uri: String::new(),
-        };
-        let port = crate::wait_for_port(&portfile, "the fake MongoDB server");
-        m.uri = format!("mongodb://127.0.0.1:{port}/?directConnection=true");
-        m
+        let state = dir.path().join("state.json");
+        let state = state.to_str().expect("utf-8 temporary path");
+        let mut all = vec!["--state", state];
+        all.extend_from_slice(args);
+        let (child, port) =
+            crate::spawn_fixture(&py, &script, dir.path(), &all, "the fake MongoDB server");
+        let uri = format!("mongodb://127.0.0.1:{port}/?directConnection=true");
+        Mongod { child, dir, uri }
     }
 
     /// The server's whole state now (DATA.json format, canonical

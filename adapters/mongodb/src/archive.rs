@@ -75,6 +75,21 @@ pub trait Sink {
     }
 }
 
+/// A sink that only counts documents (the reader's own checks are the
+/// point: a drill reading back an archive, the fuzz target).
+#[derive(Debug, Default)]
+pub struct DocCount(pub u64);
+
+impl Sink for DocCount {
+    fn prelude(&mut self, _: &Prelude) -> Result<()> {
+        Ok(())
+    }
+    fn doc(&mut self, _: &str, _: &[u8]) -> Result<()> {
+        self.0 += 1;
+        Ok(())
+    }
+}
+
 /// What a whole archive held, per namespace: documents, bytes and CRC
 /// (checked against its EOF header).
 pub type Counts = BTreeMap<String, (u64, u64, u64)>;
@@ -440,17 +455,7 @@ mod tests {
         v
     }
 
-    struct Count(u64);
-
-    impl Sink for Count {
-        fn prelude(&mut self, _: &Prelude) -> Result<()> {
-            Ok(())
-        }
-        fn doc(&mut self, _: &str, _: &[u8]) -> Result<()> {
-            self.0 += 1;
-            Ok(())
-        }
-    }
+    use DocCount as Count;
 
     /// Archives of older mongodump versions have no EOF for a view; a
     /// collection without one is still a truncation.

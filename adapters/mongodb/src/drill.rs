@@ -4,7 +4,7 @@
 //! dropped afterwards; or, with no drill server, an archive written and
 //! read back.
 
-use crate::archive::{read, Prelude, Sink};
+use crate::archive::{read, DocCount};
 use crate::client::{connect, failed};
 use crate::counter::{set_hex, set_part};
 use crate::index::Index;
@@ -117,18 +117,6 @@ fn compare(
     Ok(lines)
 }
 
-struct Count(u64);
-
-impl Sink for Count {
-    fn prelude(&mut self, _: &Prelude) -> Result<()> {
-        Ok(())
-    }
-    fn doc(&mut self, _: &str, _: &[u8]) -> Result<()> {
-        self.0 += 1;
-        Ok(())
-    }
-}
-
 /// Writes the snapshot as an archive at `path` and reads it back: every
 /// EOF's CRC checked, every document counted.
 pub fn drill_archive(
@@ -146,7 +134,7 @@ pub fn drill_archive(
         std::io::BufWriter::new(f),
     )?;
     let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut count = Count(0);
+    let mut count = DocCount(0);
     read(
         std::io::BufReader::new(f),
         &path.display().to_string(),

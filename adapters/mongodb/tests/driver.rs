@@ -529,3 +529,34 @@ fn documents_are_cut_with_the_documents_profile_or_database_in_an_older_reposito
     let p = profiles(&older, &snap);
     assert!(p.iter().all(|(_, x)| x == cairn::PROFILE_DATABASE), "{p:?}");
 }
+
+#[test]
+fn a_snapshot_of_something_else_is_refused_by_restore_dump_and_verify() {
+    let repo = repo();
+    let rep = repo
+        .backup(
+            cairn::BackupOptions::default().streams(vec![cairn::StreamSource::from_reader(
+                "shop.dump",
+                std::io::Cursor::new(b"not mongodb".to_vec()),
+            )]),
+        )
+        .expect("backup");
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("x.archive");
+    for mode in [RestoreMode::Server, RestoreMode::Archive(out.clone())] {
+        let c = component(
+            Source::Server(BackupOptions::default()),
+            RestoreOptions::default(),
+            mode,
+        );
+        let e = c
+            .restore(&cx(&repo, &rep.id, &rep.snapshot))
+            .expect_err("not a MongoDB snapshot");
+        assert!(e.to_string().contains("holds no MongoDB backup"), "{e}");
+        let e = c
+            .verify(&cx(&repo, &rep.id, &rep.snapshot))
+            .expect_err("not a MongoDB snapshot");
+        assert!(e.to_string().contains("holds no MongoDB backup"), "{e}");
+    }
+    assert!(!out.exists(), "no archive is written for another snapshot");
+}
