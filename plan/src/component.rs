@@ -142,6 +142,18 @@ pub struct RestoreCx<'a> {
     pub id: SnapshotId,
     /// Its contents.
     pub snapshot: &'a Snapshot,
+    /// Where a long restore reports its steps (a collection restored, an
+    /// object applied), one line each; `None`: nowhere.
+    pub log: Option<LogFn>,
+}
+
+impl RestoreCx<'_> {
+    /// Reports one step of a long restore.
+    pub fn say(&self, line: &str) {
+        if let Some(f) = &self.log {
+            f(line);
+        }
+    }
 }
 
 /// What a restore or a verification did.

@@ -212,6 +212,7 @@ fn drill_one(
         repo,
         id: *id,
         snapshot: snap,
+        log: None,
     };
     let result = component
         .drill(&cx, scratch.path())

@@ -253,6 +253,11 @@ pub fn restore_chosen(
             repo,
             id: c.id,
             snapshot: &c.snapshot,
+            log: opts.log.as_ref().map(|f| {
+                let (f, name) = (f.clone(), c.component.name.clone());
+                std::sync::Arc::new(move |l: &str| f(&format!("{name}: {l}")))
+                    as crate::component::LogFn
+            }),
         };
         match c.component.component.restore(&cx) {
             Ok(o) => {
@@ -310,6 +315,7 @@ pub fn verify_plan(
                 repo,
                 id: c.id,
                 snapshot: &c.snapshot,
+                log: None,
             };
             VerifyStep {
                 name: c.component.name.clone(),

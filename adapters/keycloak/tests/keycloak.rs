@@ -111,6 +111,7 @@ fn every_users_layout_is_captured_whole_checked_and_imported_back() {
             repo: &r.repo,
             id,
             snapshot: &s,
+            log: None,
         };
         let v = c.verify(&cx).expect("step failed");
         assert_eq!(v.items, files);
@@ -273,6 +274,7 @@ fn a_partial_export_is_configuration_only_and_never_restored() {
         repo: &r.repo,
         id: rep.id,
         snapshot: s,
+        log: None,
     };
     c.verify(&cx).expect("step failed");
     let err = c.restore(&cx).expect_err("must fail").to_string();
@@ -316,6 +318,7 @@ fn skip_holds_no_users_and_a_realm_restores_alone() {
             repo: &r.repo,
             id,
             snapshot: &s,
+            log: None,
         })
         .expect("restore");
     assert!(
@@ -336,6 +339,7 @@ fn skip_holds_no_users_and_a_realm_restores_alone() {
             repo: &r.repo,
             id,
             snapshot: &s,
+            log: None,
         })
         .expect_err("unknown realm");
     assert!(

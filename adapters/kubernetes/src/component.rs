@@ -236,7 +236,7 @@ impl Component for KubernetesComponent {
                 Ok(o)
             }
             RestoreMode::Apply => {
-                let done = apply(&p, &self.restore, &|_| {})?;
+                let done = apply(&p, &self.restore, &|line| cx.say(line))?;
                 if !done.failed.is_empty() {
                     return Err(Error::Source {
                         name: "kubernetes restore".into(),

@@ -185,6 +185,7 @@ fn a_backup_stores_one_clean_object_per_file_and_skips_what_must_not_come_back()
             repo: &repo,
             id,
             snapshot: &snap,
+            log: None,
         })
         .expect("verify");
     assert_eq!(v.items, objs.len() as u64);
@@ -306,6 +307,7 @@ fn restore_with(
         repo,
         id,
         snapshot: snap,
+        log: None,
     })
 }
 
@@ -778,6 +780,7 @@ fn a_drill_writes_the_yaml_files_and_reads_them_back() {
         repo: &repo,
         id,
         snapshot: &snap,
+        log: None,
     };
     let o = c.drill(&cx, scratch.path()).expect("drill");
     let n = objects(&repo, &id, &snap).len();

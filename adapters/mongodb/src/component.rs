@@ -278,7 +278,12 @@ impl Component for MongoComponent {
                 ))
             }
             RestoreMode::Server => {
-                let done = restore(cx.repo, &cx.id, &index, &self.restore, &|_| {})?;
+                let done = restore(cx.repo, &cx.id, &index, &self.restore, &|d| {
+                    cx.say(&format!(
+                        "restored {} into {}.{}: {} documents, {} indexes",
+                        d.from, d.db, d.collection, d.docs, d.indexes
+                    ))
+                })?;
                 let docs: u64 = done.iter().map(|d| d.docs).sum();
                 let mut details: Vec<String> = done
                     .iter()

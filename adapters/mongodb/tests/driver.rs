@@ -71,6 +71,7 @@ fn cx<'a>(repo: &'a Repository, id: &SnapshotId, s: &'a Snapshot) -> RestoreCx<'
         repo,
         id: *id,
         snapshot: s,
+        log: None,
     }
 }
 

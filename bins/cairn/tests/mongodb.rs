@@ -72,6 +72,12 @@ fn backup_restore_and_dump_mongodb_from_the_command_line() {
         "{}",
         stdout(&o)
     );
+    // One progress line per collection as it is restored.
+    assert!(
+        stderr(&o).contains("cairn: restored app.users into copy.users: 11 documents, 2 indexes"),
+        "{}",
+        stderr(&o)
+    );
     let state = m.state();
     assert_eq!(
         state["copy"]["users"]["documents"].as_array().map(Vec::len),

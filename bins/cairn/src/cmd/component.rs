@@ -108,10 +108,13 @@ fn on_snapshot(
     let id = repo.resolve_snapshot(snapshot)?;
     let snap = repo.load_snapshot(&id)?;
     let started = std::time::Instant::now();
+    let quiet = g.quiet || g.json;
     let cx = RestoreCx {
         repo: &repo,
         id,
         snapshot: &snap,
+        log: (!quiet)
+            .then(|| std::sync::Arc::new(|l: &str| eprintln!("cairn: {l}")) as cairn_plan::LogFn),
     };
     let o = act(c, &cx)?;
     print(g, message_type, c, &id, &o, started.elapsed().as_secs_f64());
