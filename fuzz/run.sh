@@ -35,8 +35,10 @@ for t in "${targets[@]}"; do
         status=1
         grep -E "panicked|ERROR|SUMMARY" "$log" | head -5 >&2 || true
     fi
-    runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -1)
-    tsec=$(grep -Eo 'Done [0-9]+ runs in [0-9]+ second' "$log" | grep -Eo 'in [0-9]+' | grep -Eo '[0-9]+' | tail -1)
+    # A log without the stats (a target that died early) must not end the
+    # script silently under `set -e -o pipefail`: the line says "?".
+    runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -1 || true)
+    tsec=$(grep -Eo 'Done [0-9]+ runs in [0-9]+ second' "$log" | grep -Eo 'in [0-9]+' | grep -Eo '[0-9]+' | tail -1 || true)
     printf '%-12s %12s execs %6ss  %s\n' "$t" "${runs:-?}" "${tsec:-$secs}" "$verdict"
     rm -f "$log"
 done
