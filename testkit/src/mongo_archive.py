@@ -1167,20 +1167,8 @@ def selftest():
 
     # interleaving really interleaves
     arc = build_archive(colls[:1] + colls[4:5], 2, True)
-    order = []
     read_archive(arc)
-    r = _Reader(arc)
-    r.pos = 4
-    r.document("header")
-    while not r.peek_terminator("x"):
-        r.document("meta")
-    r.pos += 4
-    while not r.at_end():
-        h = dict((k, v) for k, _, v in typed_elements(r.document("h")))
-        order.append((h["collection"], h["EOF"]))
-        while not r.peek_terminator("x"):
-            r.document("d")
-        r.pos += 4
+    order = [(h["collection"], h["EOF"]) for h, _ in _blocks(arc)]
     check("interleaved order", order == [("orders", False), ("things", False), ("things", True),
                                           ("orders", False), ("orders", False), ("orders", False),
                                           ("orders", True)], str(order))
@@ -1198,20 +1186,7 @@ def selftest():
         check("every truncation fails", not bad, f"offsets {bad[:10]}")
         check("trailing garbage fails", _fails(arc + b"\x00") and _fails(arc + arc[-9:]))
         # flip every byte of every document
-        spans = []
-        r = _Reader(arc)
-        r.pos = 4
-        r.document("header")
-        while not r.peek_terminator("x"):
-            r.document("meta")
-        r.pos += 4
-        while not r.at_end():
-            r.document("h")
-            while not r.peek_terminator("x"):
-                start = r.pos
-                r.document("d")
-                spans.append((start, r.pos))
-            r.pos += 4
+        spans = [span for _, doc_spans in _blocks(arc) for span in doc_spans]
         missed = []
         for start, end in spans:
             for k in range(start, end):
@@ -1265,6 +1240,26 @@ def _error(data):
     except ArchiveError as e:
         return str(e)
     return None
+
+
+def _blocks(arc):
+    """Walks a well-formed archive: per namespace header (segment or EOF),
+    its fields and the (start, end) offsets of its documents."""
+    r = _Reader(arc)
+    r.pos = 4
+    r.document("header")
+    while not r.peek_terminator("x"):
+        r.document("meta")
+    r.pos += 4
+    while not r.at_end():
+        h = dict((k, v) for k, _, v in typed_elements(r.document("h")))
+        spans = []
+        while not r.peek_terminator("x"):
+            start = r.pos
+            r.document("d")
+            spans.append((start, r.pos))
+        r.pos += 4
+        yield h, spans
 
 
 def _fails(data):

@@ -2,7 +2,7 @@
 //! options, its documents inserted in batches, then its indexes built;
 //! views last, once what they read exists.
 
-use crate::client::{code, command, connect, failed};
+use crate::client::{code, connect, failed};
 use crate::index::{Index, Stored};
 use crate::meta::Meta;
 use crate::rename::{target, Rename};
@@ -106,12 +106,11 @@ fn build_indexes(client: &Client, db: &str, coll: &str, m: &Meta) -> Result<usiz
         return Ok(0);
     }
     let n = specs.len();
-    command(client, db, doc! { "createIndexes": coll, "indexes": specs }).map_err(|e| {
-        Error::Source {
-            name: format!("mongodb createIndexes on {db}.{coll}"),
-            detail: e.to_string(),
-        }
-    })?;
+    client
+        .database(db)
+        .run_command(doc! { "createIndexes": coll, "indexes": specs })
+        .run()
+        .map_err(|e| failed(&format!("createIndexes on {db}.{coll}"), e))?;
     Ok(n)
 }
 
