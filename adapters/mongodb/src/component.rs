@@ -256,13 +256,12 @@ impl Component for MongoComponent {
                          to standard output",
                     ));
                 }
-                let f = std::fs::File::create(p).map_err(|e| Error::io(p, e))?;
-                let (colls, docs) = crate::dump::write_archive(
+                let (colls, docs) = crate::dump::write_archive_file(
                     cx.repo,
                     &cx.id,
                     &index,
                     &self.restore.selection,
-                    std::io::BufWriter::new(f),
+                    p,
                 )?;
                 Ok(outcome(
                     format!(

@@ -125,14 +125,8 @@ pub fn drill_archive(
     index: &Index,
     path: &std::path::Path,
 ) -> Result<String> {
-    let f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    let (colls, docs) = crate::dump::write_archive(
-        repo,
-        id,
-        index,
-        &Selection::default(),
-        std::io::BufWriter::new(f),
-    )?;
+    let (colls, docs) =
+        crate::dump::write_archive_file(repo, id, index, &Selection::default(), path)?;
     let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut count = DocCount(0);
     read(

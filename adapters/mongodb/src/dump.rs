@@ -71,3 +71,29 @@ pub fn write_archive(
     w.finish()?;
     Ok((chosen.len(), docs))
 }
+
+/// [`write_archive`] into the file `path`: written beside it as
+/// `PATH.partial`, synced, then renamed, so an interrupted dump never
+/// leaves a cut archive under the name mongorestore is given.
+pub fn write_archive_file(
+    repo: &Repository,
+    id: &SnapshotId,
+    index: &Index,
+    sel: &Selection,
+    path: &std::path::Path,
+) -> Result<(usize, u64)> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    let written = (|| {
+        let f = std::fs::File::create(&partial).map_err(|e| Error::io(&partial, e))?;
+        let counts = write_archive(repo, id, index, sel, std::io::BufWriter::new(&f))?;
+        f.sync_all().map_err(|e| Error::io(&partial, e))?;
+        std::fs::rename(&partial, path).map_err(|e| Error::io(path, e))?;
+        Ok(counts)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written
+}

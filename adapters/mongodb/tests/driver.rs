@@ -311,6 +311,8 @@ fn a_dump_is_an_archive_the_independent_reader_accepts() {
         RestoreMode::Archive(out.clone()),
     );
     c.restore(&cx(&repo, &id, &snap)).expect("dump");
+    let partial = dir.path().join("dump.archive.partial");
+    assert!(!partial.exists(), "the partial file was renamed into place");
     let read: Value = serde_json::from_str(&mongo_archive(&["read", out.to_str().expect("utf-8")]))
         .expect("reader JSON");
     let ix = index(&repo, &id);

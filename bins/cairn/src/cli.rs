@@ -665,7 +665,8 @@ pub struct MongoBackupArgs {
     #[arg(long)]
     pub no_snapshot: bool,
     /// Documents per batch.
-    #[arg(long, default_value_t = cairn_mongodb::DEFAULT_BATCH)]
+    #[arg(long, default_value_t = cairn_mongodb::DEFAULT_BATCH,
+          value_parser = clap::value_parser!(u32).range(1..=i32::MAX as i64))]
     pub batch_size: u32,
     /// Back up this mongodump archive (`mongodump --archive`, not
     /// --gzip; `-` reads standard input) instead of a server.

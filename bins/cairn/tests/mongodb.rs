@@ -87,6 +87,14 @@ fn backup_restore_and_dump_mongodb_from_the_command_line() {
         state["copy"]["users"]["indexes"],
         state["app"]["users"]["indexes"]
     );
+    // A batch of no documents is a bad flag.
+    let o = env.run_with(
+        &repo,
+        &key,
+        &["backup", "mongodb", "--uri", &m.uri, "--batch-size", "0"],
+    );
+    assert_code(&o, 2);
+    assert!(stderr(&o).contains("--batch-size"), "{}", stderr(&o));
     // An unpaired --ns-from is refused before anything is written.
     let o = env.run_with(
         &repo,

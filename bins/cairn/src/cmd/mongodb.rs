@@ -29,7 +29,7 @@ pub fn backup(g: &Global, a: &MongoBackupArgs) -> Result<ExitCode> {
             uri: a.uri.clone(),
             selection: selection(&a.pick),
             snapshot: !a.no_snapshot,
-            batch: a.batch_size.max(1),
+            batch: a.batch_size,
         }),
     };
     let c = MongoComponent::new(source, RestoreOptions::default(), RestoreMode::Server);
