@@ -93,6 +93,7 @@ pub use ops::backup::{
 pub use ops::check::{Affected, CheckOptions, CheckReport, Problem, Subset};
 pub use ops::check_progress::{CheckProgress, CHECK_PROGRESS_VERSION};
 pub use ops::copy::{CopyOptions, CopyReport};
+pub use ops::exclusive::Exclusive;
 pub use ops::filter::{latest_per_group, SnapshotFilter};
 pub use ops::forget::{ForgetOptions, ForgetReport};
 pub use ops::keys::KeyOptions;

@@ -113,3 +113,70 @@ fn same_chunk_in_flight_twice_is_stored_once() {
     assert_eq!(res.snapshot.summary.raw_bytes_added, data.len() as u64);
     assert_eq!(s.index_bytes_per_blob, 48.0);
 }
+
+/// What only a snapshot holds equals, counted another way, what the union
+/// of all snapshots needs minus what the others need on their own; shared
+/// data is nobody's alone, and forgetting the others makes it exclusive.
+#[test]
+fn exclusive_usage_is_what_no_other_snapshot_needs() {
+    let (_b, repo) = memory_repo();
+    let stream =
+        |name: &str, data: Vec<u8>| StreamSource::from_reader(name, std::io::Cursor::new(data));
+    let shared = noise(300 << 10, 1);
+    let mut ids = Vec::new();
+    for (i, own) in [noise(200 << 10, 2), noise(100 << 10, 3), Vec::new()]
+        .into_iter()
+        .enumerate()
+    {
+        let streams = vec![stream("shared", shared.clone()), stream("own", own)];
+        let r = repo
+            .backup(
+                BackupOptions::default()
+                    .streams(streams)
+                    .parent(ParentChoice::None),
+            )
+            .expect("backup");
+        assert_eq!(
+            r.snapshot.summary.files + r.snapshot.summary.streams,
+            2,
+            "{i}"
+        );
+        ids.push(r.id);
+    }
+    let raw = |set: &[cairn::SnapshotId]| {
+        let s = repo.snapshot_stats(set).expect("stats");
+        (s.blobs, s.stored_bytes)
+    };
+    let groups: Vec<Vec<_>> = ids.iter().map(|id| vec![*id]).collect();
+    let got = repo.exclusive_usage(&groups).expect("exclusive");
+    let all = raw(&ids);
+    for (i, e) in got.iter().enumerate() {
+        let others: Vec<_> = ids.iter().copied().filter(|id| *id != ids[i]).collect();
+        let rest = raw(&others);
+        assert_eq!(
+            (e.blobs, e.stored_bytes),
+            (all.0 - rest.0, all.1 - rest.1),
+            "snapshot {i}"
+        );
+    }
+    assert!(
+        got[0].stored_bytes > 200 << 10,
+        "the first snapshot's own noise is its alone"
+    );
+    assert!(got[1].stored_bytes > 100 << 10 && got[1].stored_bytes < 200 << 10);
+    assert!(
+        got[2].stored_bytes < 4 << 10,
+        "the third holds only its own trees"
+    );
+    let pair = repo.exclusive_usage(&[ids[..2].to_vec()]).expect("pair");
+    assert_eq!(
+        (pair[0].blobs, pair[0].stored_bytes),
+        (all.0 - raw(&ids[2..]).0, all.1 - raw(&ids[2..]).1)
+    );
+    let whole = repo.exclusive_usage(&[ids.clone()]).expect("whole");
+    assert_eq!(
+        (whole[0].blobs, whole[0].stored_bytes),
+        all,
+        "together they hold everything"
+    );
+}

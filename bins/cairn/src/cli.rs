@@ -1133,7 +1133,8 @@ pub struct StatsArgs {
     /// What to count: repository (packs, dedup, index; the default without
     /// snapshots), restore-size (files and bytes a restore writes; the
     /// default with snapshots), files-by-contents (distinct contents) or
-    /// raw-data (the stored blobs the snapshots need).
+    /// raw-data (the stored blobs the snapshots need, and the stored bytes
+    /// no other snapshot needs: what forget and prune of them would free).
     #[arg(long, value_parser = ["repository", "restore-size", "files-by-contents", "raw-data"])]
     pub mode: Option<String>,
     /// One line per snapshot instead of one total.

@@ -132,7 +132,8 @@ Exit codes: 0; 1 failed (append-only keys may not retag).",
 Examples:
   cairn stats                                   # the whole repository
   cairn stats latest                            # what a restore of it writes
-  cairn stats --mode raw-data --tag prod        # stored blobs prod needs
+  cairn stats --mode raw-data --tag prod        # stored blobs prod needs, and what only prod holds
+  cairn stats --mode raw-data --per-snapshot    # per snapshot: what forgetting it alone frees
   cairn stats --mode files-by-contents --per-snapshot
 
 Exit codes: 0; 1 failed.",

@@ -59,6 +59,33 @@ fn stats_modes_count_the_selected_snapshots() {
     assert_eq!(all["snapshots"], 2);
     assert!(all["stored_bytes"].as_u64().expect("n") > 0);
     assert_eq!(all["missing_blobs"], 0);
+    // The two are every snapshot: all they need is theirs alone.
+    assert_eq!(all["exclusive_stored_bytes"], all["stored_bytes"]);
+    assert_eq!(all["exclusive_blobs"], all["blobs"]);
+    // Each alone: the .bak chunk both hold is neither's, their trees are.
+    for s in stats(&[
+        "--mode",
+        "raw-data",
+        "--per-snapshot",
+        "--tag",
+        "web",
+        "--tag",
+        "db",
+    ]) {
+        let (only, stored) = (&s["exclusive_stored_bytes"], &s["stored_bytes"]);
+        let (only, stored) = (only.as_u64().expect("n"), stored.as_u64().expect("n"));
+        assert!(only > 0 && only < stored, "{s}");
+    }
+    let o = env.run_with(
+        &repo,
+        &key,
+        &["stats", "--mode", "raw-data", "--host", "web"],
+    );
+    assert!(
+        stdout(&o).contains("no other snapshot needs"),
+        "{}",
+        stdout(&o)
+    );
     // Both .bak files have the same bytes: one distinct content.
     let by = &stats(&[
         "--mode",

@@ -29,6 +29,7 @@ pub mod backup;
 pub mod check;
 pub mod check_progress;
 pub mod copy;
+pub mod exclusive;
 pub mod filter;
 pub mod forget;
 pub mod keys;

@@ -28,20 +28,51 @@ pub fn run(g: &Global, a: &StatsArgs) -> Result<ExitCode> {
     } else {
         vec![("total".to_string(), repo.snapshot_stats(&ids)?)]
     };
+    let only = exclusive(&repo, mode, a.per_snapshot, &ids)?;
     if g.json {
-        for (name, s) in &rows {
+        for (i, (name, s)) in rows.iter().enumerate() {
             let mut v = serde_json::to_value(s)?;
             v["message_type"] = "stats".into();
             v["mode"] = mode.into();
             v["snapshot"] = name.as_str().into();
+            if let Some(e) = only.get(i) {
+                v["exclusive_blobs"] = e.blobs.into();
+                v["exclusive_stored_bytes"] = e.stored_bytes.into();
+            }
             output::json(&v);
         }
         return super::ok();
     }
-    for (name, s) in &rows {
-        crate::out!("{}", selection_line(mode, name, s));
+    for (i, (name, s)) in rows.iter().enumerate() {
+        let mut line = selection_line(mode, name, s);
+        if let Some(e) = only.get(i) {
+            line.push_str(&format!(
+                "; {} stored in {} blobs no other snapshot needs",
+                output::bytes(e.stored_bytes),
+                e.blobs
+            ));
+        }
+        crate::out!("{line}");
     }
     super::ok()
+}
+
+/// raw-data also counts what only these snapshots hold (per snapshot, or
+/// the chosen set as a whole): what forgetting them and a prune would free.
+fn exclusive(
+    repo: &Repository,
+    mode: &str,
+    per_snapshot: bool,
+    ids: &[cairn::SnapshotId],
+) -> Result<Vec<cairn::Exclusive>> {
+    if mode != "raw-data" {
+        return Ok(Vec::new());
+    }
+    let groups: Vec<Vec<cairn::SnapshotId>> = match per_snapshot {
+        true => ids.iter().map(|id| vec![*id]).collect(),
+        false => vec![ids.to_vec()],
+    };
+    Ok(repo.exclusive_usage(&groups)?)
 }
 
 /// One line of `stats` over snapshots, in the chosen mode.
