@@ -179,4 +179,9 @@ fn exclusive_usage_is_what_no_other_snapshot_needs() {
         all,
         "together they hold everything"
     );
+    let (_b2, elsewhere) = memory_repo();
+    let err = elsewhere
+        .exclusive_usage(&[vec![ids[0]]])
+        .expect_err("not there");
+    assert!(matches!(err, cairn::Error::InvalidInput(_)), "{err}");
 }

@@ -2,11 +2,11 @@
 //! other snapshot of the repository needs, so roughly what `forget` of
 //! those snapshots and a `prune` would free (per-tenant accounting).
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::id::{BlobId, SnapshotId};
 use crate::repo::Repository;
 use crate::tree::{Content, NodeKind};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Blobs that only one group of snapshots needs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -80,7 +80,8 @@ impl Repository {
     /// that group needs, with their stored bytes. Every snapshot of the
     /// repository is walked; the snapshots in no group count as one more
     /// group, so what they share with a group is not the group's alone.
-    /// A snapshot in two groups makes what it holds shared by both.
+    /// A snapshot in two groups makes what it holds shared by both; one
+    /// the repository does not hold is `InvalidInput`, not a zero.
     ///
     /// This is what `forget` of the group and `prune` would free, before
     /// pack granularity: prune repacks or keeps partly used packs by its
@@ -110,8 +111,15 @@ impl Repository {
             }
         }
         let others = groups.len();
+        let all = self.snapshots()?;
+        let held: HashSet<SnapshotId> = all.iter().map(|(id, _)| *id).collect();
+        if let Some(id) = group_of.keys().find(|id| !held.contains(*id)) {
+            return Err(Error::invalid(format!(
+                "snapshot {id} is not in the repository"
+            )));
+        }
         let mut owners = Owners::default();
-        for (id, snap) in self.snapshots()? {
+        for (id, snap) in all {
             for who in group_of.get(&id).cloned().unwrap_or_else(|| vec![others]) {
                 owners.tree(self, &snap.tree, who)?;
             }
